@@ -1,0 +1,46 @@
+# kafka-auth-proxy developer commands. `make help` lists them.
+SHELL     := /bin/bash
+GO        ?= go
+BIN       := bin/kafka-auth-proxy
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+# Integration tests start real Kafka brokers (and a JVM client); they get a
+# generous timeout but normally finish in a few minutes.
+IT_TIMEOUT ?= 30m
+FUZZTIME  ?= 5m
+
+.PHONY: help build run test test-unit test-integration bench lint fuzz prereqs clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+build: ## build the binary into bin/
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/kafka-auth-proxy
+
+run: build ## start the proxy on 127.0.0.1:9092 in front of an embedded in-memory broker
+	./$(BIN) dev
+
+test: lint test-unit test-integration ## every test: unit, fuzz seeds, and integration against real Kafka
+
+test-unit: ## fast unit tests (in-process kfake broker), with the race detector
+	$(GO) test -race -count=1 ./...
+
+test-integration: prereqs ## end-to-end tests against real Apache Kafka (1 and 3 brokers) and real clients
+	$(GO) test -tags integration -count=1 -timeout $(IT_TIMEOUT) -v ./integration/... 2>&1 | tee integration-test.out | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|\.go:[0-9]+:' ; exit $${PIPESTATUS[0]}
+
+bench: prereqs build ## produce/consume throughput, direct vs through the proxy, against real Kafka
+	$(GO) run ./integration/bench -proxy-bin ./$(BIN)
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./integration/...
+
+fuzz: ## fuzz the frame and header decoder (FUZZTIME=5m)
+	$(GO) test -run '^$$' -fuzz FuzzRequestDecode -fuzztime $(FUZZTIME) ./proxy/
+
+prereqs: ## check (and on Debian, install) Java 17+ and Maven for the real-Kafka tests
+	@./.ci/prereqs
+
+clean:
+	rm -rf bin integration/java/target integration-test.out
