@@ -1,0 +1,44 @@
+// Command kafka-auth-proxy runs the Kafka authentication and authorization
+// proxy and checks its configuration.
+//
+//	kafka-auth-proxy serve --config proxy.yaml
+//	kafka-auth-proxy serve --upstream broker1:9092 --listen 127.0.0.1:9092 --no-auth
+//	kafka-auth-proxy check-config proxy.yaml
+//	kafka-auth-proxy dev
+//	kafka-auth-proxy version
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	root := &cobra.Command{
+		Use:           "kafka-auth-proxy",
+		Short:         "A Kafka-protocol proxy that authenticates and authorizes every client request",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newServeCmd(), newCheckConfigCmd(), newDevCmd(), newVersionCmd())
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "kafka-auth-proxy:", err)
+		os.Exit(1)
+	}
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintf(cmd.OutOrStdout(), "kafka-auth-proxy %s\n", version)
+		},
+	}
+}

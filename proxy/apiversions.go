@@ -1,0 +1,73 @@
+package proxy
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// apiVersionsSpec is the proxy's own entry for ApiVersions.
+var apiVersionsSpec = apiTable[kmsg.ApiVersions.Int16()]
+
+// answerApiVersions builds the proxy's ApiVersions response for a client that
+// sent the given version: the intersection of what the upstream broker
+// offers and what the proxy decodes (and allow admits), plus the upstream's
+// feature flags. A version newer than the proxy knows gets the KIP-511
+// answer: a v0 body with UNSUPPORTED_VERSION and the ApiVersions range, so
+// that the client retries with a version both sides speak.
+//
+// The result is a response body; ApiVersions always uses response header v0.
+func answerApiVersions(version int16, upstream *kmsg.ApiVersionsResponse, allow func(key int16) bool) []byte {
+	resp := kmsg.NewPtrApiVersionsResponse()
+	if version < 0 || version > apiVersionsSpec.maxVersion {
+		resp.Version = 0
+		resp.ErrorCode = kerr.UnsupportedVersion.Code
+		resp.ApiKeys = []kmsg.ApiVersionsResponseApiKey{{
+			ApiKey:     apiVersionsSpec.key,
+			MinVersion: 0,
+			MaxVersion: apiVersionsSpec.maxVersion,
+		}}
+		return resp.AppendTo(nil)
+	}
+	resp.Version = version
+	resp.ApiKeys = intersectVersions(upstream, allow)
+	if upstream != nil {
+		resp.SupportedFeatures = upstream.SupportedFeatures
+		resp.FinalizedFeaturesEpoch = upstream.FinalizedFeaturesEpoch
+		resp.FinalizedFeatures = upstream.FinalizedFeatures
+	} else {
+		resp.FinalizedFeaturesEpoch = -1
+	}
+	return resp.AppendTo(nil)
+}
+
+// intersectVersions keeps each upstream API the proxy supports, with its
+// version range narrowed to what both sides speak. Unknown and vendor keys
+// are dropped. ApiVersions itself is always present: the proxy answers it.
+func intersectVersions(upstream *kmsg.ApiVersionsResponse, allow func(key int16) bool) []kmsg.ApiVersionsResponseApiKey {
+	self := kmsg.ApiVersionsResponseApiKey{ApiKey: apiVersionsSpec.key, MaxVersion: apiVersionsSpec.maxVersion}
+	if upstream == nil {
+		return []kmsg.ApiVersionsResponseApiKey{self}
+	}
+	out := make([]kmsg.ApiVersionsResponseApiKey, 0, len(upstream.ApiKeys)+1)
+	for _, k := range upstream.ApiKeys {
+		spec := lookupAPI(k.ApiKey)
+		if spec == nil {
+			continue
+		}
+		if spec == apiVersionsSpec {
+			// Speak no newer ApiVersions than the broker, whose
+			// semantics (KIP-1242 identity checks) the proxy mirrors.
+			self.MaxVersion = min(self.MaxVersion, max(k.MaxVersion, 3))
+			continue
+		}
+		if allow != nil && !allow(k.ApiKey) {
+			continue
+		}
+		lo, hi := max(k.MinVersion, 0), min(k.MaxVersion, spec.maxVersion)
+		if lo > hi {
+			continue
+		}
+		out = append(out, kmsg.ApiVersionsResponseApiKey{ApiKey: k.ApiKey, MinVersion: lo, MaxVersion: hi})
+	}
+	return append(out, self)
+}

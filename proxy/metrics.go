@@ -1,0 +1,110 @@
+package proxy
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Listener kinds used as the "listener" label.
+const (
+	listenerBootstrap = "bootstrap"
+	listenerBroker    = "broker"
+)
+
+// Reasons used as the "reason" label of rejected requests and upstream
+// errors.
+const (
+	reasonUnsupportedAPI     = "unsupported_api"
+	reasonUnsupportedVersion = "unsupported_version"
+	reasonMalformed          = "malformed"
+	reasonFrameTooLarge      = "frame_too_large"
+	reasonDial               = "dial"
+	reasonRead               = "read"
+	reasonWrite              = "write"
+	reasonProtocol           = "protocol"
+	reasonUnknownBroker      = "unknown_broker"
+)
+
+// metrics are the proxy's Prometheus series. Per-API series are resolved once
+// at start-up so the request path does no label lookups.
+type metrics struct {
+	connectionsActive   *prometheus.GaugeVec
+	connectionsTotal    *prometheus.CounterVec
+	upstreamActive      prometheus.Gauge
+	requestsRejected    *prometheus.CounterVec
+	upstreamErrors      *prometheus.CounterVec
+	clientBytesReceived prometheus.Counter
+	clientBytesSent     prometheus.Counter
+	metadataRefreshes   *prometheus.CounterVec
+	brokersKnown        prometheus.Gauge
+
+	requests [len(apiTable)]prometheus.Counter
+	latency  [len(apiTable)]prometheus.Observer
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	const ns = "kafka_auth_proxy"
+	m := &metrics{
+		connectionsActive: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: ns, Name: "client_connections_active",
+			Help: "Open client connections, by listener kind (bootstrap or broker).",
+		}, []string{"listener"}),
+		connectionsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "client_connections_total",
+			Help: "Client connections accepted, by listener kind.",
+		}, []string{"listener"}),
+		upstreamActive: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Name: "upstream_connections_active",
+			Help: "Open connections to upstream brokers carrying client traffic.",
+		}),
+		requestsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "requests_rejected_total",
+			Help: "Client requests refused before reaching a broker, by reason.",
+		}, []string{"reason"}),
+		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "upstream_errors_total",
+			Help: "Errors talking to upstream brokers, by reason (dial, read, write, protocol, unknown_broker).",
+		}, []string{"reason"}),
+		clientBytesReceived: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Name: "client_received_bytes_total",
+			Help: "Bytes of request frames read from clients.",
+		}),
+		clientBytesSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Name: "client_sent_bytes_total",
+			Help: "Bytes of response frames written to clients.",
+		}),
+		metadataRefreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "metadata_refreshes_total",
+			Help: "Background refreshes of the upstream broker list, by outcome.",
+		}, []string{"outcome"}),
+		brokersKnown: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Name: "upstream_brokers",
+			Help: "Upstream brokers the proxy knows and serves a port for.",
+		}),
+	}
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Name: "requests_total",
+		Help: "Client requests handled, by API.",
+	}, []string{"api"})
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: ns, Name: "request_duration_seconds",
+		Help:    "Time from reading a client request to writing its response, by API.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"api"})
+	for i, spec := range apiTable {
+		if spec == nil {
+			continue
+		}
+		m.requests[i] = requests.WithLabelValues(spec.name)
+		m.latency[i] = latency.WithLabelValues(spec.name)
+	}
+	for _, l := range []string{listenerBootstrap, listenerBroker} {
+		m.connectionsActive.WithLabelValues(l)
+		m.connectionsTotal.WithLabelValues(l)
+	}
+	if reg != nil {
+		reg.MustRegister(m.connectionsActive, m.connectionsTotal, m.upstreamActive, m.requestsRejected,
+			m.upstreamErrors, m.clientBytesReceived, m.clientBytesSent, m.metadataRefreshes, m.brokersKnown,
+			requests, latency)
+	}
+	return m
+}

@@ -1,0 +1,329 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
+)
+
+// testProxy is a proxy in front of an in-process kfake cluster.
+type testProxy struct {
+	srv      *Server
+	fake     *kfake.Cluster
+	upstream []string
+}
+
+// freePortBase finds a base port such that base..base+n-1 are free.
+func freePortBase(t testing.TB, n int) int {
+	t.Helper()
+	for range 100 {
+		base := 20000 + rand.IntN(40000)
+		ok := true
+		for i := range n {
+			ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(base+i))
+			if err != nil {
+				ok = false
+				break
+			}
+			ln.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free port range")
+	return 0
+}
+
+func newTestProxy(t testing.TB, brokers int, opts ...kfake.Opt) *testProxy {
+	t.Helper()
+	fake, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(brokers), kfake.AllowAutoTopicCreation()}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	return startProxy(t, fake.ListenAddrs(), func(c *config.Config) {}, fake)
+}
+
+func startProxy(t testing.TB, upstream []string, edit func(*config.Config), fake *kfake.Cluster) *testProxy {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Auth = config.AuthNone
+	cfg.Listener.Address = "127.0.0.1:0"
+	cfg.Listener.BrokerPortBase = freePortBase(t, 8)
+	cfg.Upstream.Bootstrap = upstream
+	cfg.Upstream.MetadataRefresh = config.Duration(time.Second)
+	cfg.Upstream.DialTimeout = config.Duration(5 * time.Second)
+	edit(cfg)
+	if err := cfg.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := NewServer(cfg, zaptest.NewLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return &testProxy{srv: srv, fake: fake, upstream: upstream}
+}
+
+func (p *testProxy) client(t testing.TB, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(p.srv.BootstrapAddr())}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
+func TestClientsProduceAndConsumeThroughProxy(t *testing.T) {
+	for _, brokers := range []int{1, 3} {
+		t.Run(fmt.Sprintf("%d brokers", brokers), func(t *testing.T) {
+			p := newTestProxy(t, brokers, kfake.SeedTopics(3, "orders"))
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			prod := p.client(t, kgo.DefaultProduceTopic("orders"))
+			const n = 200
+			for i := range n {
+				prod.Produce(ctx, kgo.StringRecord("v"+strconv.Itoa(i)), func(_ *kgo.Record, err error) {
+					if err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			if err := prod.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			cons := p.client(t, kgo.ConsumeTopics("orders"), kgo.ConsumerGroup("g1"),
+				kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+			seen := map[string]bool{}
+			for len(seen) < n {
+				fs := cons.PollFetches(ctx)
+				if err := ctx.Err(); err != nil {
+					t.Fatalf("got %d of %d records: %v", len(seen), n, err)
+				}
+				fs.EachError(func(_ string, _ int32, err error) { t.Fatal(err) })
+				fs.EachRecord(func(r *kgo.Record) { seen[string(r.Value)] = true })
+			}
+			if err := cons.CommitUncommittedOffsets(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestMetadataNamesOnlyProxyAddresses(t *testing.T) {
+	p := newTestProxy(t, 3, kfake.SeedTopics(1, "t"))
+	cl := p.client(t)
+	ctx := context.Background()
+	req := kmsg.NewPtrMetadataRequest()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := p.srv.cfg.Listener.BrokerPortBase
+	if len(resp.Brokers) != 3 {
+		t.Fatalf("want 3 brokers, got %d", len(resp.Brokers))
+	}
+	for _, b := range resp.Brokers {
+		if b.Host != "127.0.0.1" || int(b.Port) != base+int(b.NodeID) {
+			t.Errorf("broker %d advertised as %s:%d, want 127.0.0.1:%d", b.NodeID, b.Host, b.Port, base+int(b.NodeID))
+		}
+		for _, u := range p.upstream {
+			if net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port))) == u {
+				t.Errorf("upstream address %s leaked", u)
+			}
+		}
+	}
+}
+
+func TestFindCoordinatorBothFormsAreRewritten(t *testing.T) {
+	p := newTestProxy(t, 3)
+	base := int32(p.srv.cfg.Listener.BrokerPortBase)
+	for _, version := range []int16{3, 4} {
+		t.Run("v"+strconv.Itoa(int(version)), func(t *testing.T) {
+			cl := p.client(t, kgo.MaxVersions(kversionsWith(kmsg.FindCoordinator.Int16(), version)))
+			req := kmsg.NewPtrFindCoordinatorRequest()
+			req.CoordinatorKey = "grp"
+			req.CoordinatorKeys = []string{"grp", "grp2"}
+			resp, err := req.RequestWith(context.Background(), cl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Version != version {
+				t.Fatalf("answered v%d, want v%d", resp.Version, version)
+			}
+			check := func(node int32, host string, port int32) {
+				if host != "127.0.0.1" || port != base+node {
+					t.Errorf("coordinator %d at %s:%d, want 127.0.0.1:%d", node, host, port, base+node)
+				}
+			}
+			if version < 4 {
+				check(resp.NodeID, resp.Host, resp.Port)
+				return
+			}
+			if len(resp.Coordinators) != 2 {
+				t.Fatalf("want 2 coordinators, got %d", len(resp.Coordinators))
+			}
+			for _, c := range resp.Coordinators {
+				check(c.NodeID, c.Host, c.Port)
+			}
+		})
+	}
+}
+
+func TestDescribeClusterIsRewritten(t *testing.T) {
+	p := newTestProxy(t, 2)
+	cl := p.client(t)
+	resp, err := kmsg.NewPtrDescribeClusterRequest().RequestWith(context.Background(), cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := int32(p.srv.cfg.Listener.BrokerPortBase)
+	for _, b := range resp.Brokers {
+		if b.Port != base+b.NodeID || b.Host != "127.0.0.1" {
+			t.Errorf("broker %d at %s:%d", b.NodeID, b.Host, b.Port)
+		}
+	}
+}
+
+func TestAcksZeroProduceNeedsNoResponse(t *testing.T) {
+	p := newTestProxy(t, 1, kfake.SeedTopics(1, "fire"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	prod := p.client(t, kgo.DefaultProduceTopic("fire"), kgo.RequiredAcks(kgo.NoAck()), kgo.DisableIdempotentWrite())
+	for i := range 50 {
+		if err := prod.ProduceSync(ctx, kgo.StringRecord(strconv.Itoa(i))).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A request after the acks=0 ones must still get its own answer.
+	if _, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, prod); err != nil {
+		t.Fatal(err)
+	}
+	cons := p.client(t, kgo.ConsumeTopics("fire"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	got := 0
+	for got < 50 {
+		fs := cons.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("consumed %d of 50", got)
+		}
+		got += fs.NumRecords()
+	}
+}
+
+func TestUnknownAPIKeyClosesConnection(t *testing.T) {
+	p := newTestProxy(t, 1)
+	conn, err := net.Dial("tcp", p.srv.BootstrapAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Key 10000, as one vendor advertises, version 0, correlation id 7.
+	frame := []byte{0, 0, 0, 10, 0x27, 0x10, 0, 0, 0, 0, 0, 7, 0xff, 0xff}
+	if _, err := conn.Write(frame); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var b [1]byte
+	if _, err := conn.Read(b[:]); err == nil {
+		t.Fatal("expected the proxy to close the connection")
+	}
+}
+
+func TestOversizedFrameIsRefusedBeforeAllocation(t *testing.T) {
+	p := newTestProxy(t, 1)
+	conn, err := net.Dial("tcp", p.srv.BootstrapAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte{0x7f, 0xff, 0xff, 0xff}); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var b [1]byte
+	if _, err := conn.Read(b[:]); err == nil {
+		t.Fatal("expected the proxy to close the connection")
+	}
+	// The proxy keeps serving others.
+	cl := p.client(t)
+	if _, err := kmsg.NewPtrMetadataRequest().RequestWith(context.Background(), cl); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUnreachableBrokerLeavesOthersServed(t *testing.T) {
+	// One bootstrap address points nowhere: the proxy uses the next.
+	dead := "127.0.0.1:" + strconv.Itoa(freePortBase(t, 1))
+	fake, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	p := startProxy(t, append([]string{dead}, fake.ListenAddrs()...), func(*config.Config) {}, fake)
+	for range 3 {
+		cl := p.client(t)
+		if _, err := kmsg.NewPtrMetadataRequest().RequestWith(context.Background(), cl); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestBrokersThatJoinLaterGetAPort(t *testing.T) {
+	p := newTestProxy(t, 1)
+	// Pretend a broker with a large node id appeared in a response.
+	host, port := p.srv.advertise(42, "10.0.0.9", 9092)
+	base := p.srv.cfg.Listener.BrokerPortBase
+	if host != "127.0.0.1" || int(port) != base+42 {
+		t.Fatalf("advertised %s:%d", host, port)
+	}
+	conn, err := net.Dial("tcp", net.JoinHostPort(host, strconv.Itoa(int(port))))
+	if err != nil {
+		t.Fatalf("port for new broker not open: %v", err)
+	}
+	conn.Close()
+}
+
+func TestGracefulShutdownDrainsInFlight(t *testing.T) {
+	p := newTestProxy(t, 1, kfake.SeedTopics(1, "t"))
+	cl := p.client(t, kgo.DefaultProduceTopic("t"))
+	ctx := context.Background()
+	if err := cl.ProduceSync(ctx, kgo.StringRecord("before")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := p.srv.Shutdown(sctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	if _, err := net.Dial("tcp", p.srv.BootstrapAddr()); err == nil {
+		t.Fatal("bootstrap still accepting after shutdown")
+	}
+}
+
+// kversionsWith caps one API at a version.
+func kversionsWith(key, version int16) *kversion.Versions {
+	v := kversion.Stable()
+	v.SetMaxKeyVersion(key, version)
+	return v
+}

@@ -1,0 +1,89 @@
+package proxy
+
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// advertiser maps an upstream broker to the address clients must use for it.
+// advertise records the broker's upstream address (so that its proxy port
+// can forward there) and returns the proxy's host and port for it.
+type advertiser interface {
+	advertise(nodeID int32, host string, port int32) (string, int32)
+}
+
+// rewriteFunc edits, in place, a decoded response that names brokers and
+// reports whether anything changed.
+type rewriteFunc func(resp kmsg.Response, a advertiser) bool
+
+func rewriteMetadata(resp kmsg.Response, a advertiser) bool {
+	r := resp.(*kmsg.MetadataResponse)
+	for i := range r.Brokers {
+		b := &r.Brokers[i]
+		b.Host, b.Port = a.advertise(b.NodeID, b.Host, b.Port)
+	}
+	return len(r.Brokers) > 0
+}
+
+func rewriteDescribeCluster(resp kmsg.Response, a advertiser) bool {
+	r := resp.(*kmsg.DescribeClusterResponse)
+	for i := range r.Brokers {
+		b := &r.Brokers[i]
+		b.Host, b.Port = a.advertise(b.NodeID, b.Host, b.Port)
+	}
+	return len(r.Brokers) > 0
+}
+
+// rewriteProduce rewrites KIP-951 NodeEndpoints (Produce v10+), sent when a
+// partition's leader moved.
+func rewriteProduce(resp kmsg.Response, a advertiser) bool {
+	r := resp.(*kmsg.ProduceResponse)
+	for i := range r.Brokers {
+		b := &r.Brokers[i]
+		b.Host, b.Port = a.advertise(b.NodeID, b.Host, b.Port)
+	}
+	return len(r.Brokers) > 0
+}
+
+// rewriteFetch rewrites KIP-951 NodeEndpoints (Fetch v16+).
+func rewriteFetch(resp kmsg.Response, a advertiser) bool {
+	r := resp.(*kmsg.FetchResponse)
+	for i := range r.Brokers {
+		b := &r.Brokers[i]
+		b.Host, b.Port = a.advertise(b.NodeID, b.Host, b.Port)
+	}
+	return len(r.Brokers) > 0
+}
+
+// rewriteFindCoordinator handles both the single-key form (v0-3) and the
+// batched form (v4+). Entries with an error carry node -1 and no address.
+func rewriteFindCoordinator(resp kmsg.Response, a advertiser) bool {
+	r := resp.(*kmsg.FindCoordinatorResponse)
+	changed := false
+	if r.NodeID >= 0 && r.Host != "" {
+		r.Host, r.Port = a.advertise(r.NodeID, r.Host, r.Port)
+		changed = true
+	}
+	for i := range r.Coordinators {
+		c := &r.Coordinators[i]
+		if c.NodeID >= 0 && c.Host != "" {
+			c.Host, c.Port = a.advertise(c.NodeID, c.Host, c.Port)
+			changed = true
+		}
+	}
+	return changed
+}
+
+// rewriteDescribeQuorum removes controller listener endpoints (v2+). They
+// name controller addresses, which clients cannot reach through the proxy
+// and must not learn.
+func rewriteDescribeQuorum(resp kmsg.Response, _ advertiser) bool {
+	r := resp.(*kmsg.DescribeQuorumResponse)
+	changed := false
+	for i := range r.Nodes {
+		if len(r.Nodes[i].Listeners) > 0 {
+			r.Nodes[i].Listeners = nil
+			changed = true
+		}
+	}
+	return changed
+}

@@ -1,0 +1,458 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
+)
+
+// bootstrapNode is the pseudo node id of the bootstrap listener: its
+// connections go to any upstream broker.
+const bootstrapNode int32 = -1
+
+// Server is a running proxy: a bootstrap listener, one listener per upstream
+// broker (port base + node id), and the client connections they accept.
+type Server struct {
+	cfg     *config.Config
+	log     *zap.Logger
+	metrics *metrics
+	dialer  *dialer
+	tls     *tls.Config // client-facing; nil for plaintext
+	host    string      // interface the listeners bind
+
+	// brokers maps node id to the upstream host:port; listeners holds the
+	// client-facing listener of each node.
+	mu        sync.RWMutex
+	brokers   map[int32]string
+	listeners map[int32]net.Listener
+	conns     map[*clientConn]struct{}
+	clusterID *string
+
+	// versions caches each upstream broker's ApiVersions answer by address,
+	// for clients that ask before their upstream connection exists.
+	versionsMu sync.RWMutex
+	versions   map[string]*kmsg.ApiVersionsResponse
+
+	bootstrapLn  net.Listener
+	nextBoot     atomic.Uint32
+	ready        atomic.Bool
+	closing      atomic.Bool
+	connsWG      sync.WaitGroup
+	loopsWG      sync.WaitGroup
+	stopRefresh  context.CancelFunc
+	refreshNow   chan struct{}
+	controlMu    sync.Mutex
+	control      *upstreamConn
+	shutdownOnce sync.Once
+}
+
+// NewServer validates what it needs from cfg and prepares a server. reg may
+// be nil to skip metrics registration. cfg must be normalized.
+func NewServer(cfg *config.Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error) {
+	if len(cfg.Upstream.Bootstrap) == 0 {
+		return nil, errors.New("upstream.bootstrap: at least one broker address is required")
+	}
+	host, _, err := net.SplitHostPort(cfg.Listener.Address)
+	if err != nil {
+		return nil, fmt.Errorf("listener.address: %w", err)
+	}
+	d, err := newDialer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:        cfg,
+		log:        log,
+		metrics:    newMetrics(reg),
+		dialer:     d,
+		host:       host,
+		brokers:    make(map[int32]string),
+		listeners:  make(map[int32]net.Listener),
+		conns:      make(map[*clientConn]struct{}),
+		versions:   make(map[string]*kmsg.ApiVersionsResponse),
+		refreshNow: make(chan struct{}, 1),
+	}
+	if t := cfg.Listener.TLS; t != nil {
+		if s.tls, err = serverTLSConfig(t); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func serverTLSConfig(t *config.ServerTLS) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("listener.tls: %w", err)
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	if t.ClientCAFile != "" {
+		pem, err := os.ReadFile(t.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("listener.tls.client_ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("listener.tls.client_ca_file %s: no PEM certificates found", t.ClientCAFile)
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}
+
+// Start binds the bootstrap listener, learns the upstream brokers (opening a
+// port for each) and starts serving. An unreachable upstream is not an
+// error: the proxy keeps retrying in the background and reports not ready.
+func (s *Server) Start(ctx context.Context) error {
+	ln, err := s.listen(s.cfg.Listener.Address)
+	if err != nil {
+		return fmt.Errorf("bootstrap listener: %w", err)
+	}
+	s.bootstrapLn = ln
+	s.log.Info("listening", zap.String("bootstrap", ln.Addr().String()),
+		zap.String("advertised_host", s.cfg.Listener.AdvertisedHost),
+		zap.Int("broker_port_base", s.cfg.Listener.BrokerPortBase),
+		zap.Bool("tls", s.tls != nil))
+	if err := s.refreshMetadata(ctx); err != nil {
+		s.log.Warn("upstream not reachable yet; retrying in the background", zap.Error(err))
+	}
+	rctx, cancel := context.WithCancel(context.Background())
+	s.stopRefresh = cancel
+	s.loopsWG.Add(2)
+	go s.acceptLoop(ln, bootstrapNode)
+	go s.refreshLoop(rctx)
+	return nil
+}
+
+// BootstrapAddr is the bound bootstrap address.
+func (s *Server) BootstrapAddr() string { return s.bootstrapLn.Addr().String() }
+
+// Ready reports whether the upstream cluster has been reached.
+func (s *Server) Ready() bool { return s.ready.Load() && !s.closing.Load() }
+
+func (s *Server) listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if s.tls != nil {
+		ln = tls.NewListener(ln, s.tls)
+	}
+	return ln, nil
+}
+
+// brokerPort is the client-facing port of upstream node id.
+func (s *Server) brokerPort(id int32) (int, bool) {
+	p := s.cfg.Listener.BrokerPortBase + int(id)
+	return p, id >= 0 && p > 0 && p <= 65535
+}
+
+// advertise implements advertiser: it records the upstream address of a
+// broker, makes sure its port is open, and returns the proxy's address for
+// it.
+func (s *Server) advertise(id int32, host string, port int32) (string, int32) {
+	addr := net.JoinHostPort(host, strconv.Itoa(int(port)))
+	s.mu.RLock()
+	cur, known := s.brokers[id]
+	s.mu.RUnlock()
+	if !known || cur != addr {
+		s.learnBroker(id, addr, known)
+	}
+	p, ok := s.brokerPort(id)
+	if !ok {
+		return s.cfg.Listener.AdvertisedHost, -1
+	}
+	return s.cfg.Listener.AdvertisedHost, int32(p)
+}
+
+func (s *Server) learnBroker(id int32, addr string, known bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.brokers[id] == addr {
+		return
+	}
+	s.brokers[id] = addr
+	s.metrics.brokersKnown.Set(float64(len(s.brokers)))
+	if known {
+		s.log.Info("upstream broker moved", zap.Int32("node_id", id), zap.String("upstream", addr))
+		return
+	}
+	port, ok := s.brokerPort(id)
+	if !ok {
+		s.log.Error("broker node id gives no valid port; raise or lower listener.broker_port_base",
+			zap.Int32("node_id", id), zap.Int("broker_port_base", s.cfg.Listener.BrokerPortBase))
+		return
+	}
+	if s.closing.Load() {
+		return
+	}
+	ln, err := s.listen(net.JoinHostPort(s.host, strconv.Itoa(port)))
+	if err != nil {
+		s.log.Error("cannot open broker port", zap.Int32("node_id", id), zap.Int("port", port), zap.Error(err))
+		return
+	}
+	s.listeners[id] = ln
+	s.log.Info("serving upstream broker", zap.Int32("node_id", id), zap.String("upstream", addr),
+		zap.String("listen", ln.Addr().String()))
+	s.loopsWG.Add(1)
+	go s.acceptLoop(ln, id)
+}
+
+// upstreamAddr returns where a client connection of the given listener
+// goes. Bootstrap connections rotate over the configured bootstrap brokers,
+// then the known ones.
+func (s *Server) upstreamAddrs(node int32) []string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if node != bootstrapNode {
+		if a, ok := s.brokers[node]; ok {
+			return []string{a}
+		}
+		return nil
+	}
+	boot := s.cfg.Upstream.Bootstrap
+	n := int(s.nextBoot.Add(1))
+	out := make([]string, 0, len(boot)+len(s.brokers))
+	for i := range boot {
+		out = append(out, boot[(n+i)%len(boot)])
+	}
+	for _, a := range s.brokers {
+		out = append(out, a)
+	}
+	return out
+}
+
+// dialUpstream connects to the upstream broker behind a client-facing
+// listener.
+func (s *Server) dialUpstream(ctx context.Context, node int32) (*upstreamConn, error) {
+	addrs := s.upstreamAddrs(node)
+	if len(addrs) == 0 {
+		s.metrics.upstreamErrors.WithLabelValues(reasonUnknownBroker).Inc()
+		return nil, fmt.Errorf("upstream: node %d is not a known broker", node)
+	}
+	var errs []error
+	for _, a := range addrs {
+		u, err := s.dialer.dial(ctx, a)
+		if err == nil {
+			s.storeVersions(a, u.versions)
+			return u, nil
+		}
+		s.metrics.upstreamErrors.WithLabelValues(reasonDial).Inc()
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
+func (s *Server) storeVersions(addr string, v *kmsg.ApiVersionsResponse) {
+	s.versionsMu.Lock()
+	s.versions[addr] = v
+	s.versionsMu.Unlock()
+}
+
+// cachedVersions returns the ApiVersions of the broker behind node, or of any
+// broker when that one has not been seen yet.
+func (s *Server) cachedVersions(node int32) *kmsg.ApiVersionsResponse {
+	s.mu.RLock()
+	addr := s.brokers[node]
+	s.mu.RUnlock()
+	s.versionsMu.RLock()
+	defer s.versionsMu.RUnlock()
+	if v, ok := s.versions[addr]; ok {
+		return v
+	}
+	for _, v := range s.versions {
+		return v
+	}
+	return nil
+}
+
+func (s *Server) acceptLoop(ln net.Listener, node int32) {
+	defer s.loopsWG.Done()
+	kind := listenerBroker
+	if node == bootstrapNode {
+		kind = listenerBootstrap
+	}
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors and the like: back off, keep serving.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("accept failed", zap.String("listener", ln.Addr().String()), zap.Error(err))
+			time.Sleep(backoff)
+			continue
+		}
+		backoff = 0
+		c := newClientConn(s, nc, node, kind)
+		s.mu.Lock()
+		if s.closing.Load() {
+			s.mu.Unlock()
+			nc.Close()
+			return
+		}
+		s.conns[c] = struct{}{}
+		s.connsWG.Add(1)
+		s.mu.Unlock()
+		s.metrics.connectionsTotal.WithLabelValues(kind).Inc()
+		go func() {
+			defer s.connsWG.Done()
+			c.serve()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// refreshLoop re-reads the broker list periodically, quickly while the
+// upstream is unreachable.
+func (s *Server) refreshLoop(ctx context.Context) {
+	defer s.loopsWG.Done()
+	interval := s.cfg.Upstream.MetadataRefresh.D()
+	for {
+		wait := interval
+		if !s.ready.Load() {
+			wait = min(interval, 2*time.Second)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		case <-s.refreshNow:
+			t.Stop()
+		}
+		if err := s.refreshMetadata(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("upstream metadata refresh failed", zap.Error(err))
+		}
+	}
+}
+
+// refreshMetadata asks the upstream cluster for its brokers over the
+// proxy's control connection and opens ports for new ones.
+func (s *Server) refreshMetadata(ctx context.Context) error {
+	s.controlMu.Lock()
+	defer s.controlMu.Unlock()
+	err := s.refreshOnce(ctx)
+	if err != nil && s.control != nil {
+		// The control connection may have gone stale: retry on a new one.
+		s.control.Close()
+		s.control = nil
+		err = s.refreshOnce(ctx)
+	}
+	if err != nil {
+		s.metrics.metadataRefreshes.WithLabelValues("error").Inc()
+		s.ready.Store(false)
+		return err
+	}
+	s.metrics.metadataRefreshes.WithLabelValues("ok").Inc()
+	s.ready.Store(true)
+	return nil
+}
+
+func (s *Server) refreshOnce(ctx context.Context) error {
+	if s.control == nil {
+		u, err := s.dialUpstream(ctx, bootstrapNode)
+		if err != nil {
+			return err
+		}
+		s.control = u
+	}
+	u := s.control
+	req := kmsg.NewPtrMetadataRequest()
+	req.Version = u.version(req.Key(), req.MaxVersion())
+	req.Topics = []kmsg.MetadataRequestTopic{} // none: brokers only
+	_ = u.nc.SetDeadline(time.Now().Add(s.dialer.timeout))
+	resp, err := u.roundTrip(req)
+	_ = u.nc.SetDeadline(time.Time{})
+	if err != nil {
+		return fmt.Errorf("upstream %s: metadata: %w", u.addr, err)
+	}
+	r := resp.(*kmsg.MetadataResponse)
+	for _, b := range r.Brokers {
+		s.advertise(b.NodeID, b.Host, b.Port)
+	}
+	s.mu.Lock()
+	s.clusterID = r.ClusterID
+	s.mu.Unlock()
+	return nil
+}
+
+// Shutdown stops accepting, lets every connection finish the requests it has
+// in flight, and closes them. Connections still busy when ctx ends are
+// closed at once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var err error
+	s.shutdownOnce.Do(func() { err = s.shutdown(ctx) })
+	return err
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	s.mu.Lock()
+	if s.bootstrapLn != nil {
+		s.bootstrapLn.Close()
+	}
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+	conns := make([]*clientConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	if s.stopRefresh != nil {
+		s.stopRefresh()
+	}
+	for _, c := range conns {
+		c.drain()
+	}
+	done := make(chan struct{})
+	go func() {
+		s.connsWG.Wait()
+		s.loopsWG.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.mu.Lock()
+		n := len(s.conns)
+		for c := range s.conns {
+			c.abort()
+		}
+		s.mu.Unlock()
+		s.log.Warn("shutdown timeout: closed connections with requests in flight", zap.Int("connections", n))
+		err = ctx.Err()
+		<-done
+	}
+	s.controlMu.Lock()
+	if s.control != nil {
+		s.control.Close()
+	}
+	s.controlMu.Unlock()
+	return err
+}

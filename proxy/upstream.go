@@ -1,0 +1,286 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
+)
+
+// proxyClientID is the client id of requests the proxy makes on its own
+// behalf (handshakes, metadata refreshes).
+const proxyClientID = "kafka-auth-proxy"
+
+// ioBufferSize is the bufio size on each side of a connection. Small frames
+// batch through it; larger frames bypass it.
+const ioBufferSize = 16 << 10
+
+// dialer opens authenticated connections to upstream brokers as the proxy's
+// own identity.
+type dialer struct {
+	tls     *tls.Config
+	mech    sasl.Mechanism
+	timeout time.Duration
+	maxResp int
+}
+
+func newDialer(cfg *config.Config) (*dialer, error) {
+	d := &dialer{timeout: cfg.Upstream.DialTimeout.D(), maxResp: cfg.Limits.MaxResponseBytes}
+	if t := cfg.Upstream.TLS; t != nil {
+		tc, err := upstreamTLSConfig(t)
+		if err != nil {
+			return nil, err
+		}
+		d.tls = tc
+	}
+	if s := cfg.Upstream.SASL; s != nil {
+		switch strings.ToUpper(s.Mechanism) {
+		case config.MechanismPlain:
+			d.mech = plain.Auth{User: s.Username, Pass: s.Password}.AsMechanism()
+		case config.MechanismScramSHA256:
+			d.mech = scram.Auth{User: s.Username, Pass: s.Password}.AsSha256Mechanism()
+		case config.MechanismScramSHA512:
+			d.mech = scram.Auth{User: s.Username, Pass: s.Password}.AsSha512Mechanism()
+		default:
+			return nil, fmt.Errorf("upstream.sasl.mechanism %q is not supported", s.Mechanism)
+		}
+	}
+	return d, nil
+}
+
+func upstreamTLSConfig(t *config.ClientTLS) (*tls.Config, error) {
+	tc := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ServerName:         t.ServerName,
+		InsecureSkipVerify: t.InsecureSkipVerify, //nolint:gosec // operator's explicit choice, documented as unsafe
+	}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("upstream.tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("upstream.tls.ca_file %s: no PEM certificates found", t.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if t.CertFile != "" || t.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("upstream.tls client certificate: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+// upstreamConn is one connection to an upstream broker. During the
+// handshake and on control connections the proxy sends its own requests
+// through roundTrip; on a client's connection it then carries the client's
+// frames unchanged.
+type upstreamConn struct {
+	addr string
+	nc   net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	// versions is the broker's ApiVersions answer from the handshake.
+	versions *kmsg.ApiVersionsResponse
+	maxResp  int
+	corr     int32
+	fmt      *kmsg.RequestFormatter
+	scratch  []byte
+}
+
+// dial connects to addr, learns its API versions and, when configured,
+// authenticates with SASL. ctx bounds the whole handshake.
+func (d *dialer) dial(ctx context.Context, addr string) (*upstreamConn, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	var nc net.Conn
+	var err error
+	if d.tls != nil {
+		tc := d.tls
+		if tc.ServerName == "" {
+			tc = tc.Clone()
+			tc.ServerName, _, _ = net.SplitHostPort(addr)
+		}
+		nc, err = (&tls.Dialer{Config: tc}).DialContext(ctx, "tcp", addr)
+	} else {
+		nc, err = (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("upstream %s: dial: %w", addr, err)
+	}
+	if tcp, ok := nc.(*net.TCPConn); ok {
+		_ = tcp.SetNoDelay(true)
+	}
+	u := &upstreamConn{
+		addr:    addr,
+		nc:      nc,
+		br:      bufio.NewReaderSize(nc, ioBufferSize),
+		bw:      bufio.NewWriterSize(nc, ioBufferSize),
+		maxResp: d.maxResp,
+		fmt:     kmsg.NewRequestFormatter(kmsg.FormatterClientID(proxyClientID)),
+	}
+	if err := u.handshake(ctx, d.mech); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("upstream %s: %w", addr, err)
+	}
+	return u, nil
+}
+
+func (u *upstreamConn) handshake(ctx context.Context, mech sasl.Mechanism) error {
+	if dl, ok := ctx.Deadline(); ok {
+		_ = u.nc.SetDeadline(dl)
+		defer u.nc.SetDeadline(time.Time{})
+	}
+	if err := u.fetchVersions(); err != nil {
+		return fmt.Errorf("api versions: %w", err)
+	}
+	if mech == nil {
+		return nil
+	}
+	if err := u.authenticate(ctx, mech); err != nil {
+		return fmt.Errorf("sasl %s: %w", mech.Name(), err)
+	}
+	return nil
+}
+
+// fetchVersions asks for v3 (which carries feature flags) and falls back
+// to v0 as KIP-511 prescribes for brokers that do not know v3.
+func (u *upstreamConn) fetchVersions() error {
+	for _, v := range []int16{3, 0} {
+		req := kmsg.NewPtrApiVersionsRequest()
+		req.Version = v
+		req.ClientSoftwareName = proxyClientID
+		req.ClientSoftwareVersion = "1"
+		resp, err := u.roundTrip(req)
+		if err != nil {
+			return err
+		}
+		r := resp.(*kmsg.ApiVersionsResponse)
+		if r.ErrorCode == kerr.UnsupportedVersion.Code && v > 0 {
+			continue
+		}
+		if err := kerr.ErrorForCode(r.ErrorCode); err != nil {
+			return err
+		}
+		u.versions = r
+		return nil
+	}
+	return errors.New("no ApiVersions version accepted")
+}
+
+func (u *upstreamConn) authenticate(ctx context.Context, mech sasl.Mechanism) error {
+	hs := kmsg.NewPtrSASLHandshakeRequest()
+	hs.Version = 1
+	hs.Mechanism = mech.Name()
+	resp, err := u.roundTrip(hs)
+	if err != nil {
+		return err
+	}
+	if r := resp.(*kmsg.SASLHandshakeResponse); r.ErrorCode != 0 {
+		return fmt.Errorf("handshake: %w (broker offers %v)", kerr.ErrorForCode(r.ErrorCode), r.SupportedMechanisms)
+	}
+	host, _, _ := net.SplitHostPort(u.addr)
+	sess, out, err := mech.Authenticate(ctx, host)
+	if err != nil {
+		return err
+	}
+	for {
+		req := kmsg.NewPtrSASLAuthenticateRequest()
+		req.Version = u.version(req.Key(), req.MaxVersion())
+		req.SASLAuthBytes = out
+		resp, err := u.roundTrip(req)
+		if err != nil {
+			return err
+		}
+		r := resp.(*kmsg.SASLAuthenticateResponse)
+		if r.ErrorCode != 0 {
+			msg := ""
+			if r.ErrorMessage != nil {
+				msg = ": " + *r.ErrorMessage
+			}
+			return fmt.Errorf("%w%s", kerr.ErrorForCode(r.ErrorCode), msg)
+		}
+		done, next, err := sess.Challenge(r.SASLAuthBytes)
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+		out = next
+	}
+}
+
+// version returns the newest version of key both the broker and the proxy
+// speak, capped at max.
+func (u *upstreamConn) version(key, max int16) int16 {
+	if u.versions != nil {
+		for _, k := range u.versions.ApiKeys {
+			if k.ApiKey == key && k.MaxVersion < max {
+				return k.MaxVersion
+			}
+		}
+	}
+	return max
+}
+
+// roundTrip sends one of the proxy's own requests and reads its response.
+// It must not be used once client frames flow on the connection.
+func (u *upstreamConn) roundTrip(req kmsg.Request) (kmsg.Response, error) {
+	u.corr++
+	u.scratch = u.fmt.AppendRequest(u.scratch[:0], req, u.corr)
+	if _, err := u.bw.Write(u.scratch); err != nil {
+		return nil, fmt.Errorf("write %s: %w", kmsg.NameForKey(req.Key()), err)
+	}
+	if err := u.bw.Flush(); err != nil {
+		return nil, fmt.Errorf("write %s: %w", kmsg.NameForKey(req.Key()), err)
+	}
+	f, err := readFrame(u.br, u.maxResp, nil)
+	if err != nil {
+		return nil, fmt.Errorf("read %s response: %w", kmsg.NameForKey(req.Key()), err)
+	}
+	p := f.payload()
+	// ApiVersions responses always use header v0 so that any client can
+	// read them.
+	flexHeader := req.IsFlexible() && req.Key() != kmsg.ApiVersions.Int16()
+	hl, err := responseHeaderLen(p, flexHeader)
+	if err != nil {
+		return nil, err
+	}
+	if got := int32(uint32(p[0])<<24 | uint32(p[1])<<16 | uint32(p[2])<<8 | uint32(p[3])); got != u.corr {
+		return nil, fmt.Errorf("%w: correlation id %d, expected %d", errMalformed, got, u.corr)
+	}
+	resp := req.ResponseKind()
+	resp.SetVersion(req.GetVersion())
+	if err := resp.ReadFrom(p[hl:]); err != nil {
+		// A broker that rejects the ApiVersions version answers in v0.
+		if av, ok := resp.(*kmsg.ApiVersionsResponse); ok && req.GetVersion() > 0 {
+			av.Version = 0
+			if err0 := av.ReadFrom(p[hl:]); err0 == nil {
+				return av, nil
+			}
+		}
+		return nil, fmt.Errorf("decode %s response: %w", kmsg.NameForKey(req.Key()), err)
+	}
+	return resp, nil
+}
+
+func (u *upstreamConn) Close() error { return u.nc.Close() }
