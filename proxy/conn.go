@@ -129,9 +129,9 @@ func (c *clientConn) readLoop() error {
 			}
 			return err
 		}
-		buf = f.buf
 		m.clientBytesReceived.Add(float64(len(f.buf)))
 		p, err := c.handleRequest(f)
+		buf = recycle(f.buf) // the frame has been forwarded or answered
 		if err != nil {
 			return err
 		}
@@ -145,10 +145,6 @@ func (c *clientConn) readLoop() error {
 		}
 		if p.closeAfter {
 			return nil
-		}
-		// Keep memory bounded for idle connections: drop large buffers.
-		if cap(buf) > 4*ioBufferSize {
-			buf = nil
 		}
 	}
 }
@@ -277,6 +273,7 @@ func (c *clientConn) writeResponses() error {
 			}
 			buf = f.buf
 			if out, err = c.processResponse(p, f); err != nil {
+				putBuffer(buf)
 				m.upstreamErrors.WithLabelValues(reasonProtocol).Inc()
 				return fmt.Errorf("upstream %s: %w", c.up.addr, err)
 			}
@@ -291,11 +288,9 @@ func (c *clientConn) writeResponses() error {
 		}
 		m.clientBytesSent.Add(float64(len(out)))
 		m.latency[p.spec.key].Observe(time.Since(p.start).Seconds())
+		buf = recycle(buf) // written: bufio copied it or wrote it through
 		if p.closeAfter {
 			return c.bw.Flush()
-		}
-		if cap(buf) > 4*ioBufferSize {
-			buf = nil
 		}
 	}
 	return c.bw.Flush()

@@ -41,7 +41,7 @@ func readFrame(r *bufio.Reader, maxSize int, dst []byte) (frame, error) {
 	}
 	n := 4 + int(size)
 	if cap(dst) < n {
-		dst = make([]byte, n)
+		dst = getBuffer(n)
 	}
 	dst = dst[:n]
 	copy(dst, sizeBuf[:])

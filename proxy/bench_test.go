@@ -1,0 +1,170 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
+)
+
+// BenchmarkThroughput compares a client talking to an in-process broker
+// directly and through the proxy, for produce and for fetch. The broker
+// stores nothing (BlackholeProduce) and serves canned batches
+// (SyntheticFetch), so the numbers isolate the proxy's own cost. Compare the
+// MB/s of the direct and proxy sub-benchmarks of one run.
+func BenchmarkThroughput(b *testing.B) {
+	fake, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "bench"),
+		kfake.BlackholeProduce(), kfake.SyntheticFetch(kfake.SyntheticBatch{RecordBytes: 1024, RandomFrac: 1}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fake.Close()
+	cfg := config.Default()
+	cfg.Auth = config.AuthNone
+	cfg.Listener.Address = "127.0.0.1:0"
+	cfg.Listener.BrokerPortBase = freePortBase(b, 4)
+	cfg.Upstream.Bootstrap = fake.ListenAddrs()
+	if err := cfg.Normalize(); err != nil {
+		b.Fatal(err)
+	}
+	srv, err := NewServer(cfg, zap.NewNop(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+
+	value := make([]byte, 1024)
+	_, _ = rand.Read(value)
+	paths := []struct{ name, seed string }{
+		{"direct", fake.ListenAddrs()[0]},
+		{"proxy", srv.BootstrapAddr()},
+	}
+	for _, p := range paths {
+		b.Run("produce/"+p.name, func(b *testing.B) {
+			cl, err := kgo.NewClient(kgo.SeedBrokers(p.seed), kgo.DefaultProduceTopic("bench"),
+				kgo.ProducerLinger(time.Millisecond), kgo.ProducerBatchMaxBytes(1<<20))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cl.Close()
+			ctx := context.Background()
+			b.SetBytes(int64(len(value)))
+			b.ResetTimer()
+			for range b.N {
+				cl.Produce(ctx, &kgo.Record{Value: value}, nil)
+			}
+			if err := cl.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+		})
+		b.Run("fetch/"+p.name, func(b *testing.B) {
+			cl, err := kgo.NewClient(kgo.SeedBrokers(p.seed), kgo.ConsumeTopics("bench"),
+				kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cl.Close()
+			ctx := context.Background()
+			b.SetBytes(1024)
+			b.ResetTimer()
+			for n := 0; n < b.N; {
+				fs := cl.PollRecords(ctx, b.N-n)
+				if errs := fs.Errors(); len(errs) > 0 {
+					b.Fatal(errs[0].Err)
+				}
+				n += fs.NumRecords()
+			}
+		})
+	}
+}
+
+// BenchmarkRequestPath is the per-request work of the read side: frame
+// read, header parse and body decode of a one-partition produce request.
+func BenchmarkRequestPath(b *testing.B) {
+	req := kmsg.NewPtrProduceRequest()
+	req.Version = 11
+	req.Acks = -1
+	req.TimeoutMillis = 30000
+	part := kmsg.NewProduceRequestTopicPartition()
+	part.Records = make([]byte, 16<<10)
+	topic := kmsg.NewProduceRequestTopic()
+	topic.Topic = "bench"
+	topic.Partitions = append(topic.Partitions, part)
+	req.Topics = append(req.Topics, topic)
+	wire := kmsg.NewRequestFormatter(kmsg.FormatterClientID("bench")).AppendRequest(nil, req, 1)
+	spec := lookupAPI(req.Key())
+	r := bytes.NewReader(wire)
+	br := bufio.NewReaderSize(r, ioBufferSize)
+	var buf []byte
+	b.SetBytes(int64(len(wire)))
+	b.ReportAllocs()
+	for range b.N {
+		r.Reset(wire)
+		br.Reset(r)
+		f, err := readFrame(br, 1<<20, buf)
+		if err != nil {
+			b.Fatal(err)
+		}
+		buf = f.buf
+		h, err := parseRequestHeader(f.payload(), spec.flexible(req.Version))
+		if err != nil {
+			b.Fatal(err)
+		}
+		decoded := spec.newRequest()
+		decoded.SetVersion(h.Version)
+		if err := decoded.ReadFrom(f.payload()[h.BodyOffset:]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRewriteMetadata decodes, rewrites and re-encodes a Metadata
+// response naming 3 brokers and 100 partitions.
+func BenchmarkRewriteMetadata(b *testing.B) {
+	resp := kmsg.NewPtrMetadataResponse()
+	resp.Version = 12
+	for i := range int32(3) {
+		br := kmsg.NewMetadataResponseBroker()
+		br.NodeID, br.Host, br.Port = i, "kafka-internal-broker.example", 9092
+		resp.Brokers = append(resp.Brokers, br)
+	}
+	topic := kmsg.NewMetadataResponseTopic()
+	topic.Topic = kmsg.StringPtr("t")
+	for i := range int32(100) {
+		p := kmsg.NewMetadataResponseTopicPartition()
+		p.Partition, p.Leader, p.Replicas, p.ISR = i, i%3, []int32{0, 1, 2}, []int32{0, 1, 2}
+		topic.Partitions = append(topic.Partitions, p)
+	}
+	resp.Topics = append(resp.Topics, topic)
+	body := resp.AppendTo(nil)
+	a := staticAdvertiser{}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for range b.N {
+		r := kmsg.ResponseForKey(3)
+		r.SetVersion(12)
+		if err := r.ReadFrom(body); err != nil {
+			b.Fatal(err)
+		}
+		rewriteMetadata(r, a)
+		_ = r.AppendTo(nil)
+	}
+}
+
+type staticAdvertiser struct{}
+
+func (staticAdvertiser) advertise(id int32, _ string, _ int32) (string, int32) {
+	return "proxy.example", 9093 + id
+}
