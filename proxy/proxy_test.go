@@ -304,20 +304,49 @@ func TestBrokersThatJoinLaterGetAPort(t *testing.T) {
 	conn.Close()
 }
 
-func TestGracefulShutdownDrainsInFlight(t *testing.T) {
+func TestGracefulShutdownAnswersRequestsInFlight(t *testing.T) {
 	p := newTestProxy(t, 1, kfake.SeedTopics(1, "t"))
 	cl := p.client(t, kgo.DefaultProduceTopic("t"))
 	ctx := context.Background()
-	if err := cl.ProduceSync(ctx, kgo.StringRecord("before")).FirstErr(); err != nil {
+	if err := cl.ProduceSync(ctx, kgo.StringRecord("warm-up")).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := p.srv.Shutdown(sctx); err != nil {
-		t.Fatalf("shutdown: %v", err)
+	// Hold the next produce at the broker until shutdown has begun.
+	held := make(chan struct{})
+	release := make(chan struct{})
+	p.fake.ControlKey(kmsg.Produce.Int16(), func(kmsg.Request) (kmsg.Response, error, bool) {
+		close(held)
+		p.fake.SleepControl(func() { <-release })
+		return nil, nil, false
+	})
+	produced := make(chan error, 1)
+	go func() { produced <- cl.ProduceSync(ctx, kgo.StringRecord("in-flight")).FirstErr() }()
+	<-held
+	shutdown := make(chan error, 1)
+	go func() {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		shutdown <- p.srv.Shutdown(sctx)
+	}()
+	// New connections are refused while the in-flight request waits.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.Dial("tcp", p.srv.BootstrapAddr())
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("bootstrap still accepting after shutdown began")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	if _, err := net.Dial("tcp", p.srv.BootstrapAddr()); err == nil {
-		t.Fatal("bootstrap still accepting after shutdown")
+	close(release)
+	if err := <-produced; err != nil {
+		t.Fatalf("in-flight produce failed during graceful shutdown: %v", err)
+	}
+	if err := <-shutdown; err != nil {
+		t.Fatalf("shutdown: %v", err)
 	}
 }
 
