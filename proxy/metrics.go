@@ -97,6 +97,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.requests[i] = requests.WithLabelValues(spec.name)
 		m.latency[i] = latency.WithLabelValues(spec.name)
 	}
+	// Export every series from the start, at zero, so that rates and
+	// alerts work before the first event.
+	for _, r := range []string{reasonUnsupportedAPI, reasonUnsupportedVersion, reasonMalformed, reasonFrameTooLarge} {
+		m.requestsRejected.WithLabelValues(r)
+	}
+	for _, r := range []string{reasonDial, reasonRead, reasonWrite, reasonProtocol, reasonUnknownBroker} {
+		m.upstreamErrors.WithLabelValues(r)
+	}
+	for _, o := range []string{"ok", "error"} {
+		m.metadataRefreshes.WithLabelValues(o)
+	}
 	for _, l := range []string{listenerBootstrap, listenerBroker} {
 		m.connectionsActive.WithLabelValues(l)
 		m.connectionsTotal.WithLabelValues(l)
