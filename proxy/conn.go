@@ -266,6 +266,13 @@ func (c *clientConn) writeResponses() error {
 	for p := range c.inflight {
 		out := p.local
 		if out == nil {
+			// About to wait for upstream: first send what is buffered
+			// (say, a local answer queued before this request).
+			if c.bw.Buffered() > 0 && c.up.br.Buffered() == 0 {
+				if err := c.bw.Flush(); err != nil {
+					return fmt.Errorf("client write: %w", err)
+				}
+			}
 			f, err := readFrame(c.up.br, maxResp, buf)
 			if err != nil {
 				m.upstreamErrors.WithLabelValues(reasonRead).Inc()
@@ -281,7 +288,8 @@ func (c *clientConn) writeResponses() error {
 		if _, err := c.bw.Write(out); err != nil {
 			return fmt.Errorf("client write: %w", err)
 		}
-		if len(c.inflight) == 0 || (p.local == nil && c.up.br.Buffered() == 0) {
+		// Batch responses while more are queued; flush when none is.
+		if len(c.inflight) == 0 {
 			if err := c.bw.Flush(); err != nil {
 				return fmt.Errorf("client write: %w", err)
 			}

@@ -26,8 +26,9 @@ import (
 const proxyClientID = "kafka-auth-proxy"
 
 // ioBufferSize is the bufio size on each side of a connection. Small frames
-// batch through it; larger frames bypass it.
-const ioBufferSize = 16 << 10
+// batch through it; larger frames bypass it. Four of them per client
+// connection are most of an idle connection's memory.
+const ioBufferSize = 8 << 10
 
 // dialer opens authenticated connections to upstream brokers as the proxy's
 // own identity.
