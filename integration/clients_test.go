@@ -310,13 +310,7 @@ func TestNoResponseNamesAnUpstreamAddress(t *testing.T) {
 	c := triple
 	srv := startProxy(t, c.Bootstrap, nil)
 	var tap byteTap
-	dial := kgo.Dialer(func(ctx context.Context, network, host string) (net.Conn, error) {
-		nc, err := (&net.Dialer{}).DialContext(ctx, network, host)
-		if err != nil {
-			return nil, err
-		}
-		return &tappedConn{Conn: nc, tap: &tap}, nil
-	})
+	dial := tap.dialer()
 	topic := createTopic(t, srv, 3, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -356,27 +350,83 @@ func TestNoResponseNamesAnUpstreamAddress(t *testing.T) {
 	cons.Close()
 	prod.Close()
 
-	seen := tap.bytes()
-	if len(seen) < 1000 {
-		t.Fatalf("only %d bytes recorded: the tap did not see the traffic", len(seen))
-	}
-	for _, addr := range append(append(append([]string{}, c.Bootstrap...), c.SASLBootstrap...), c.TLSBootstrap...) {
-		host, portStr, _ := net.SplitHostPort(addr)
-		port, _ := strconv.Atoi(portStr)
-		if bytes.Contains(seen, []byte(addr)) {
-			t.Errorf("a response contains the upstream address %s as text", addr)
+	tap.assertNoUpstreamAddress(t, c)
+}
+
+// TestLeaderMovesKeepClientsOnProxyAddresses moves a partition's leader
+// back and forth while a producer and a consumer run. Brokers answer the
+// clients' requests to the old leader with NOT_LEADER_OR_FOLLOWER and the
+// new leader's endpoint (KIP-951, Produce v10+ and Fetch v16+), which the
+// proxy must rewrite; the clients follow the leader without losing a record
+// and never learn an upstream address.
+func TestLeaderMovesKeepClientsOnProxyAddresses(t *testing.T) {
+	c := triple
+	srv := startProxy(t, c.Bootstrap, nil)
+	topic := createTopic(t, srv, 1, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var tap byteTap
+	prod := newClient(t, srv, tap.dialer(), kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0))
+	cons := newClient(t, srv, tap.dialer(), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxWait(100*time.Millisecond))
+	adm := kadm.NewClient(newClient(t, srv))
+
+	produced := make(chan int, 1)
+	stop := make(chan struct{})
+	go func() {
+		n := 0
+		defer func() { produced <- n }()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := prod.ProduceSync(ctx, kgo.StringRecord(strconv.Itoa(n))).FirstErr(); err != nil {
+				t.Errorf("produce %d while leaders move: %v", n, err)
+				return
+			}
+			n++
 		}
-		var p [4]byte
-		binary.BigEndian.PutUint32(p[:], uint32(port))
-		for _, enc := range [][]byte{
-			append(append(binary.BigEndian.AppendUint16(nil, uint16(len(host))), host...), p[:]...), // STRING
-			append(append([]byte{byte(len(host) + 1)}, host...), p[:]...),                           // COMPACT_STRING
-		} {
-			if bytes.Contains(seen, enc) {
-				t.Errorf("a response names upstream broker %s in a broker entry", addr)
+	}()
+	seen := map[string]bool{}
+	poll := func(d time.Duration) {
+		pctx, pcancel := context.WithTimeout(ctx, d)
+		defer pcancel()
+		for pctx.Err() == nil {
+			fs := cons.PollFetches(pctx)
+			fs.EachRecord(func(r *kgo.Record) { seen[string(r.Value)] = true })
+		}
+	}
+	ids := c.NodeIDs
+	for _, leader := range []int32{ids[1], ids[2], ids[0], ids[1]} {
+		replicas := []int32{leader}
+		for _, id := range ids {
+			if id != leader {
+				replicas = append(replicas, id)
 			}
 		}
+		var req kadm.AlterPartitionAssignmentsReq
+		req.Assign(topic, 0, replicas)
+		if _, err := adm.AlterPartitionAssignments(ctx, req); err != nil {
+			t.Fatalf("reassign: %v", err)
+		}
+		set := make(kadm.TopicsSet)
+		set.Add(topic, 0)
+		if _, err := adm.ElectLeaders(ctx, kadm.ElectPreferredReplica, set); err != nil {
+			t.Fatalf("elect leader %d: %v", leader, err)
+		}
+		poll(time.Second)
 	}
+	close(stop)
+	n := <-produced
+	for len(seen) < n && ctx.Err() == nil {
+		poll(time.Second)
+	}
+	if len(seen) < n || n < 10 {
+		t.Fatalf("consumed %d of %d records produced while the leader moved", len(seen), n)
+	}
+	tap.assertNoUpstreamAddress(t, c)
 }
 
 func TestUnreachableBrokerGivesClientsKafkaErrorsAndOthersAreServed(t *testing.T) {
@@ -461,6 +511,45 @@ func (b *byteTap) bytes() []byte {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]byte(nil), b.buf...)
+}
+
+// dialer makes a client record every byte it reads.
+func (b *byteTap) dialer() kgo.Opt {
+	return kgo.Dialer(func(ctx context.Context, network, host string) (net.Conn, error) {
+		nc, err := (&net.Dialer{}).DialContext(ctx, network, host)
+		if err != nil {
+			return nil, err
+		}
+		return &tappedConn{Conn: nc, tap: b}, nil
+	})
+}
+
+// assertNoUpstreamAddress checks that no upstream host:port of c appears in
+// what the clients read, as text or in the wire encoding of a broker entry
+// (a host string followed by its int32 port).
+func (b *byteTap) assertNoUpstreamAddress(t *testing.T, c *harness.Cluster) {
+	t.Helper()
+	seen := b.bytes()
+	if len(seen) < 1000 {
+		t.Fatalf("only %d bytes recorded: the tap did not see the traffic", len(seen))
+	}
+	for _, addr := range append(append(append([]string{}, c.Bootstrap...), c.SASLBootstrap...), c.TLSBootstrap...) {
+		host, portStr, _ := net.SplitHostPort(addr)
+		port, _ := strconv.Atoi(portStr)
+		if bytes.Contains(seen, []byte(addr)) {
+			t.Errorf("a response contains the upstream address %s as text", addr)
+		}
+		var p [4]byte
+		binary.BigEndian.PutUint32(p[:], uint32(port))
+		for _, enc := range [][]byte{
+			append(append(binary.BigEndian.AppendUint16(nil, uint16(len(host))), host...), p[:]...), // STRING
+			append(append([]byte{byte(len(host) + 1)}, host...), p[:]...),                           // COMPACT_STRING
+		} {
+			if bytes.Contains(seen, enc) {
+				t.Errorf("a response names upstream broker %s in a broker entry", addr)
+			}
+		}
+	}
 }
 
 type tappedConn struct {

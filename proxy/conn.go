@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -257,87 +256,6 @@ func (c *clientConn) writeLoop() {
 	}
 	// Unblock the reader if it waits on the client or upstream.
 	c.close()
-}
-
-func (c *clientConn) writeResponses() error {
-	m := c.s.metrics
-	maxResp := c.s.cfg.Limits.MaxResponseBytes
-	var buf []byte
-	for p := range c.inflight {
-		out := p.local
-		if out == nil {
-			// About to wait for upstream: first send what is buffered
-			// (say, a local answer queued before this request).
-			if c.bw.Buffered() > 0 && c.up.br.Buffered() == 0 {
-				if err := c.bw.Flush(); err != nil {
-					return fmt.Errorf("client write: %w", err)
-				}
-			}
-			f, err := readFrame(c.up.br, maxResp, buf)
-			if err != nil {
-				m.upstreamErrors.WithLabelValues(reasonRead).Inc()
-				return fmt.Errorf("upstream %s: read: %w", c.up.addr, err)
-			}
-			buf = f.buf
-			if out, err = c.processResponse(p, f); err != nil {
-				putBuffer(buf)
-				m.upstreamErrors.WithLabelValues(reasonProtocol).Inc()
-				return fmt.Errorf("upstream %s: %w", c.up.addr, err)
-			}
-		}
-		if _, err := c.bw.Write(out); err != nil {
-			return fmt.Errorf("client write: %w", err)
-		}
-		// Batch responses while more are queued; flush when none is.
-		if len(c.inflight) == 0 {
-			if err := c.bw.Flush(); err != nil {
-				return fmt.Errorf("client write: %w", err)
-			}
-		}
-		m.clientBytesSent.Add(float64(len(out)))
-		m.latency[p.spec.key].Observe(time.Since(p.start).Seconds())
-		buf = recycle(buf) // written: bufio copied it or wrote it through
-		if p.closeAfter {
-			return c.bw.Flush()
-		}
-	}
-	return c.bw.Flush()
-}
-
-// processResponse checks a response against its request and rewrites broker
-// addresses where the API carries them. An unchanged response is returned
-// as the original bytes.
-func (c *clientConn) processResponse(p pending, f frame) ([]byte, error) {
-	payload := f.payload()
-	if len(payload) < 4 {
-		return nil, fmt.Errorf("%w: response of %d bytes", errMalformed, len(payload))
-	}
-	if corr := int32(binary.BigEndian.Uint32(payload)); corr != p.correlationID {
-		return nil, fmt.Errorf("%w: %s response has correlation id %d, expected %d", errMalformed, p.spec.name, corr, p.correlationID)
-	}
-	spec := p.spec
-	if spec.rewrite == nil || p.version < spec.rewriteFrom {
-		return f.buf, nil
-	}
-	flexHeader := spec.flexible(p.version)
-	hl, err := responseHeaderLen(payload, flexHeader)
-	if err != nil {
-		return nil, err
-	}
-	resp := kmsg.ResponseForKey(spec.key)
-	resp.SetVersion(p.version)
-	if err := resp.ReadFrom(payload[hl:]); err != nil {
-		return nil, fmt.Errorf("%w: %s v%d response: %v", errMalformed, spec.name, p.version, err)
-	}
-	if !spec.rewrite(resp, c.s) {
-		return f.buf, nil
-	}
-	// Keep the original header (correlation id and tags), re-encode the body.
-	out := make([]byte, 4, 4+len(payload)+64)
-	out = append(out, payload[:hl]...)
-	out = resp.AppendTo(out)
-	binary.BigEndian.PutUint32(out, uint32(len(out)-4))
-	return out, nil
 }
 
 // drain asks the connection to stop reading new requests and close once the

@@ -1,0 +1,181 @@
+package proxy
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// The response path. Each response is relayed in one of three ways, chosen
+// from the API table:
+//
+//   - streamed: the common case, a response that names no broker. The
+//     header is checked, then the body is copied to the client as it
+//     arrives, moved by the kernel (splice) when both sides are plain TCP.
+//   - walked: Fetch v16+, whose trailing tagged fields may name brokers
+//     (NodeEndpoints). It streams like the first kind while its structure is
+//     followed, and its trailing tags are rewritten in place (fetchstream.go).
+//   - buffered: a small response that names brokers (Metadata,
+//     FindCoordinator, ...). It is decoded, rewritten and re-encoded.
+
+// writeResponses writes responses in request order until the queue closes
+// or a write fails.
+func (c *clientConn) writeResponses() error {
+	m := c.s.metrics
+	for p := range c.inflight {
+		var n int
+		if p.local != nil {
+			if _, err := c.bw.Write(p.local); err != nil {
+				return fmt.Errorf("client write: %w", err)
+			}
+			n = len(p.local)
+		} else {
+			// About to wait for upstream: first send what is buffered
+			// (say, a local answer queued before this request).
+			if c.bw.Buffered() > 0 && c.up.br.Buffered() == 0 {
+				if err := c.bw.Flush(); err != nil {
+					return fmt.Errorf("client write: %w", err)
+				}
+			}
+			var err error
+			if n, err = c.relay(p); err != nil {
+				return err
+			}
+		}
+		// Batch responses while more are queued; flush when none is.
+		if len(c.inflight) == 0 {
+			if err := c.bw.Flush(); err != nil {
+				return fmt.Errorf("client write: %w", err)
+			}
+		}
+		m.clientBytesSent.Add(float64(n))
+		m.latency[p.spec.key].Observe(time.Since(p.start).Seconds())
+		if p.closeAfter {
+			return c.bw.Flush()
+		}
+	}
+	return c.bw.Flush()
+}
+
+// relay reads the response to p from upstream and writes it to the client,
+// returning the bytes written.
+func (c *clientConn) relay(p pending) (int, error) {
+	m := c.s.metrics
+	var hdr [8]byte // size and correlation id
+	if _, err := io.ReadFull(c.up.br, hdr[:]); err != nil {
+		m.upstreamErrors.WithLabelValues(reasonRead).Inc()
+		return 0, fmt.Errorf("upstream %s: read: %w", c.up.addr, err)
+	}
+	size := int(int32(binary.BigEndian.Uint32(hdr[:4])))
+	if size < 4 || size > c.s.cfg.Limits.MaxResponseBytes {
+		m.upstreamErrors.WithLabelValues(reasonProtocol).Inc()
+		return 0, fmt.Errorf("upstream %s: %w: %s response of %d bytes (limit %d)", c.up.addr, ErrFrameTooLarge, p.spec.name, size, c.s.cfg.Limits.MaxResponseBytes)
+	}
+	if corr := int32(binary.BigEndian.Uint32(hdr[4:])); corr != p.correlationID {
+		m.upstreamErrors.WithLabelValues(reasonProtocol).Inc()
+		return 0, fmt.Errorf("upstream %s: %w: %s response has correlation id %d, expected %d", c.up.addr, errMalformed, p.spec.name, corr, p.correlationID)
+	}
+	spec := p.spec
+	var err error
+	switch {
+	case spec.rewrite == nil || p.version < spec.rewriteFrom:
+		err = c.stream(hdr[:], size-4)
+	case spec.key == kmsg.Fetch.Int16():
+		err = c.relayFetch(p, hdr, size)
+	default:
+		err = c.relayRewritten(p, hdr, size)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return 4 + size, nil
+}
+
+// stream writes head, then copies n body bytes from upstream to the client
+// unchanged.
+func (c *clientConn) stream(head []byte, n int) error {
+	if _, err := c.bw.Write(head); err != nil {
+		return fmt.Errorf("client write: %w", err)
+	}
+	// First what the upstream reader has buffered already...
+	if k := min(c.up.br.Buffered(), n); k > 0 {
+		chunk, _ := c.up.br.Peek(k)
+		if _, err := c.bw.Write(chunk); err != nil {
+			return fmt.Errorf("client write: %w", err)
+		}
+		_, _ = c.up.br.Discard(k)
+		n -= k
+	}
+	if n == 0 {
+		return nil
+	}
+	// ...then the rest straight from socket to socket. Between two TCP
+	// connections io.CopyN splices in the kernel.
+	if err := c.bw.Flush(); err != nil {
+		return fmt.Errorf("client write: %w", err)
+	}
+	if _, err := io.CopyN(c.nc, c.up.nc, int64(n)); err != nil {
+		c.s.metrics.upstreamErrors.WithLabelValues(reasonRead).Inc()
+		return fmt.Errorf("relay %d response bytes from upstream %s: %w", n, c.up.addr, err)
+	}
+	return nil
+}
+
+// readBody reads the rest of a response whose header is hdr into a pooled
+// buffer holding the whole frame.
+func (c *clientConn) readBody(hdr [8]byte, size int) ([]byte, error) {
+	buf := getBuffer(4 + size)
+	copy(buf, hdr[:])
+	if _, err := io.ReadFull(c.up.br, buf[len(hdr):]); err != nil {
+		putBuffer(buf)
+		c.s.metrics.upstreamErrors.WithLabelValues(reasonRead).Inc()
+		return nil, fmt.Errorf("upstream %s: read: %w", c.up.addr, err)
+	}
+	return buf, nil
+}
+
+// decodeResponse decodes the body of a buffered response frame.
+func decodeResponse(p pending, frame []byte) (kmsg.Response, int, error) {
+	payload := frame[4:]
+	hl, err := responseHeaderLen(payload, p.spec.flexible(p.version))
+	if err != nil {
+		return nil, 0, err
+	}
+	resp := kmsg.ResponseForKey(p.spec.key)
+	resp.SetVersion(p.version)
+	if err := resp.ReadFrom(payload[hl:]); err != nil {
+		return nil, 0, fmt.Errorf("%w: %s v%d response: %v", errMalformed, p.spec.name, p.version, err)
+	}
+	return resp, 4 + hl, nil
+}
+
+// relayRewritten buffers a response, rewrites the brokers it names, and
+// writes it re-encoded, or as the original bytes when nothing changed.
+func (c *clientConn) relayRewritten(p pending, hdr [8]byte, size int) error {
+	buf, err := c.readBody(hdr, size)
+	if err != nil {
+		return err
+	}
+	defer putBuffer(buf)
+	resp, bodyAt, err := decodeResponse(p, buf)
+	if err != nil {
+		c.s.metrics.upstreamErrors.WithLabelValues(reasonProtocol).Inc()
+		return fmt.Errorf("upstream %s: %w", c.up.addr, err)
+	}
+	out := buf
+	if p.spec.rewrite(resp, c.s) {
+		// Keep the original header (correlation id and tags); re-encode
+		// the body behind it.
+		out = make([]byte, bodyAt, bodyAt+size+64)
+		copy(out, buf[:bodyAt])
+		out = resp.AppendTo(out)
+		binary.BigEndian.PutUint32(out, uint32(len(out)-4))
+	}
+	if _, err := c.bw.Write(out); err != nil {
+		return fmt.Errorf("client write: %w", err)
+	}
+	return nil
+}
