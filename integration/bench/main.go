@@ -1,0 +1,180 @@
+// Command bench measures forwarding throughput of kafka-auth-proxy against a
+// real single-node Apache Kafka, and the proxy's CPU cost per forwarded byte.
+//
+// Usage:
+//
+//	make bench
+//	go run ./integration/bench -proxy-bin ./bin/kafka-auth-proxy [-mb 512] [-rounds 3]
+//
+// Other flags: -record-bytes (1024), -partitions (6), -warmup-mb (64),
+// -tmpfs (true), -phase-timeout (5m), -proxy-log-level (warn); -h lists
+// them.
+//
+// It starts one Kafka broker with integration/harness (needs Java 17+ and
+// Maven; no Docker), then the proxy binary as a subprocess in front of it
+// (serve --no-auth, on free loopback ports), and waits for the proxy's
+// /readyz. Both are always stopped at the end, also on error or Ctrl-C.
+// With -tmpfs (the default) the broker keeps its data in /dev/shm, so that
+// the kernel writing earlier rounds back to disk does not slow down later
+// phases: the disk is not what is measured.
+//
+// After an unmeasured warm-up of both paths, each round runs the same two
+// phases directly against the broker and through the proxy, each path on a
+// fresh topic (created, waited for and deleted with a direct admin client):
+//
+//   - produce: -mb MiB of 1 KiB records of random (incompressible) bytes
+//     with franz-go: no compression, acks=all, idempotent, 5 ms linger,
+//     1 MiB batches;
+//   - consume: all of it back from the start with a plain consumer (no
+//     group), checking the record count and bytes.
+//
+// Every client connection is checked to go where its path says: a proxied
+// client that reached the broker directly (an unrewritten broker address)
+// fails the run rather than measuring the broker twice.
+//
+// The paths alternate, and their order flips every round (direct, proxy,
+// proxy, direct, ...), to spread machine noise and drift over both; the
+// report gives the median MB/s per path and phase, the proxy/direct
+// ratios of the medians, and the proxy's CPU time (user+system of its
+// process from /proc/<pid>/stat, sampled around the proxied phases only) per
+// GB it forwarded: the produced plus the consumed volume. MB and GB are 2^20
+// and 2^30 bytes of record values; protocol overhead is not counted. Phase
+// times include the client's start (metadata, connections), on both paths.
+//
+// Speed is reported, not asserted: the exit status is non-zero only when
+// something fails. The broker, the clients and the proxy share the
+// machine's cores, so on a small or busy machine expect noise in the
+// ratios; compare runs with more -rounds and a larger -mb.
+// Progress goes to stderr, the report to stdout.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// options are the command-line flags.
+type options struct {
+	proxyBin      string
+	volumeMiB     int
+	rounds        int
+	recordSize    int
+	partitions    int
+	warmupMiB     int
+	phaseTimeout  time.Duration
+	proxyLogLevel string
+	tmpfs         bool
+}
+
+func parseFlags() (options, error) {
+	var o options
+	flag.StringVar(&o.proxyBin, "proxy-bin", "", "path to the kafka-auth-proxy binary (required; `make build` writes bin/kafka-auth-proxy)")
+	flag.IntVar(&o.volumeMiB, "mb", 512, "MiB of record values to produce and consume per phase")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds of direct then proxied phases; the report gives medians")
+	flag.IntVar(&o.recordSize, "record-bytes", 1024, "size of each record value in bytes")
+	flag.IntVar(&o.partitions, "partitions", 6, "partitions of each benchmark topic")
+	flag.IntVar(&o.warmupMiB, "warmup-mb", 64, "MiB for an unmeasured warm-up of both paths first (0: none)")
+	flag.DurationVar(&o.phaseTimeout, "phase-timeout", 5*time.Minute, "give up on a produce or consume phase after this long")
+	flag.StringVar(&o.proxyLogLevel, "proxy-log-level", "warn", "log level of the proxy subprocess (its log goes to stderr only on failure)")
+	flag.BoolVar(&o.tmpfs, "tmpfs", true, "keep the broker's data in /dev/shm (memory), so disk writeback does not skew later phases")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %q", flag.Args())
+	}
+	switch {
+	case o.proxyBin == "":
+		return o, errors.New("-proxy-bin is required")
+	case o.volumeMiB <= 0:
+		return o, fmt.Errorf("-mb must be positive, got %d", o.volumeMiB)
+	case o.rounds <= 0:
+		return o, fmt.Errorf("-rounds must be positive, got %d", o.rounds)
+	case o.recordSize <= 0 || o.recordSize > maxRecordBytes:
+		return o, fmt.Errorf("-record-bytes must be in 1..%d, got %d", maxRecordBytes, o.recordSize)
+	case o.warmupMiB < 0:
+		return o, fmt.Errorf("-warmup-mb must not be negative, got %d", o.warmupMiB)
+	case o.partitions <= 0:
+		return o, fmt.Errorf("-partitions must be positive, got %d", o.partitions)
+	case o.phaseTimeout <= 0:
+		return o, fmt.Errorf("-phase-timeout must be positive, got %v", o.phaseTimeout)
+	}
+	return o, nil
+}
+
+func main() {
+	log.SetFlags(log.Ltime)
+	log.SetPrefix("bench: ")
+	o, err := parseFlags()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		flag.Usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C kills at once; children die with us (Pdeathsig)
+	}()
+	err = run(ctx, o, os.Stdout)
+	stop()
+	if err != nil {
+		log.Printf("FAILED: %v", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the cluster and the proxy, runs every round and writes the
+// report to out. Everything it started is stopped before it returns.
+func run(ctx context.Context, o options, out io.Writer) (err error) {
+	w, err := newWorkload(o)
+	if err != nil {
+		return err
+	}
+	env, err := startEnv(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		log.Printf("stopping proxy and kafka")
+		if stopErr := env.stop(); stopErr != nil {
+			err = errors.Join(err, stopErr)
+		}
+	}()
+	// A proxy that dies mid-run fails the run at once instead of leaving
+	// the clients retrying until the phase timeout; env.stop reports how.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-env.proxy.exited:
+			cancel(errors.New("proxy exited unexpectedly"))
+		case <-ctx.Done():
+		}
+	}()
+
+	r := &runner{env: env, w: w, phaseTimeout: o.phaseTimeout}
+	if o.warmupMiB > 0 {
+		if err := r.warmUp(ctx, o.warmupMiB); err != nil {
+			return err
+		}
+	}
+	rounds, err := r.runRounds(ctx, o.rounds)
+	if err != nil {
+		return err
+	}
+	writeReport(out, reportInput{
+		kafkaVersion: env.kafkaVersion,
+		dataPlace:    env.dataPlace(),
+		opts:         o,
+		w:            w,
+		rounds:       rounds,
+	})
+	return nil
+}
