@@ -36,8 +36,9 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./integration/...
 
-fuzz: ## fuzz the frame and header decoder (FUZZTIME=5m)
-	$(GO) test -run '^$$' -fuzz FuzzRequestDecode -fuzztime $(FUZZTIME) ./proxy/
+fuzz: ## fuzz the request decoder and the Fetch response walker (FUZZTIME=5m each)
+	$(GO) test -run '^$$' -fuzz '^FuzzRequestDecode$$' -fuzztime $(FUZZTIME) ./proxy/
+	$(GO) test -run '^$$' -fuzz '^FuzzFetchWalk$$' -fuzztime $(FUZZTIME) ./proxy/
 
 prereqs: ## check (and on Debian, install) Java 17+ and Maven for the real-Kafka tests
 	@./.ci/prereqs

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -34,10 +35,15 @@ const spliceThreshold = 16 << 10
 
 var errFetchLayout = errors.New("fetch response does not match its layout")
 
-// fetchWalker copies one Fetch response from upstream to the client while
-// tracking how much of the frame is left.
+// fetchWalker copies one Fetch response from src to dst while tracking how
+// much of the frame is left. Large record sets bypass both buffers: they go
+// from srcRaw (the connection under src) to dstRaw (the one under dst).
 type fetchWalker struct {
-	c       *clientConn
+	src     *bufio.Reader
+	srcRaw  io.Reader
+	dst     *bufio.Writer
+	dstRaw  io.Writer
+	a       advertiser
 	version int16
 	left    int
 }
@@ -48,7 +54,10 @@ func (c *clientConn) relayFetch(p pending, hdr [8]byte, size int) error {
 	if _, err := c.bw.Write(hdr[:]); err != nil {
 		return fmt.Errorf("client write: %w", err)
 	}
-	w := &fetchWalker{c: c, version: p.version, left: size - 4}
+	w := &fetchWalker{
+		src: c.up.br, srcRaw: c.up.nc, dst: c.bw, dstRaw: c.nc,
+		a: c.s, version: p.version, left: size - 4,
+	}
 	if err := w.walk(); err != nil {
 		if errors.Is(err, errFetchLayout) {
 			c.s.metrics.upstreamErrors.WithLabelValues(reasonProtocol).Inc()
@@ -138,7 +147,7 @@ func (w *fetchWalker) copy(n int) error {
 	if err := w.take(n); err != nil {
 		return err
 	}
-	br, bw := w.c.up.br, w.c.bw
+	br, bw := w.src, w.dst
 	for n > 0 {
 		chunk, err := br.Peek(min(n, br.Size()))
 		if len(chunk) == 0 && err != nil {
@@ -160,11 +169,11 @@ func (w *fetchWalker) uvarint() (uint32, error) {
 		if err := w.take(1); err != nil {
 			return 0, err
 		}
-		b, err := w.c.up.br.ReadByte()
+		b, err := w.src.ReadByte()
 		if err != nil {
 			return 0, fmt.Errorf("read: %w", err)
 		}
-		if err := w.c.bw.WriteByte(b); err != nil {
+		if err := w.dst.WriteByte(b); err != nil {
 			return 0, fmt.Errorf("client write: %w", err)
 		}
 		v |= uint32(b&0x7f) << shift
@@ -216,19 +225,18 @@ func (w *fetchWalker) records(n int) error {
 	if err := w.take(n); err != nil {
 		return err
 	}
-	c := w.c
-	if k := min(c.up.br.Buffered(), n); k > 0 {
-		chunk, _ := c.up.br.Peek(k)
-		if _, err := c.bw.Write(chunk); err != nil {
+	if k := min(w.src.Buffered(), n); k > 0 {
+		chunk, _ := w.src.Peek(k)
+		if _, err := w.dst.Write(chunk); err != nil {
 			return fmt.Errorf("client write: %w", err)
 		}
-		_, _ = c.up.br.Discard(k)
+		_, _ = w.src.Discard(k)
 		n -= k
 	}
-	if err := c.bw.Flush(); err != nil {
+	if err := w.dst.Flush(); err != nil {
 		return fmt.Errorf("client write: %w", err)
 	}
-	if _, err := io.CopyN(c.nc, c.up.nc, int64(n)); err != nil {
+	if _, err := io.CopyN(w.dstRaw, w.srcRaw, int64(n)); err != nil {
 		return fmt.Errorf("relay %d record bytes: %w", n, err)
 	}
 	return nil
@@ -243,7 +251,7 @@ func (w *fetchWalker) trailingTags() error {
 	}
 	w.left = 0
 	section := make([]byte, n)
-	if _, err := io.ReadFull(w.c.up.br, section); err != nil {
+	if _, err := io.ReadFull(w.src, section); err != nil {
 		return fmt.Errorf("read: %w", err)
 	}
 	// Decode the section by itself: behind an empty response's fields it
@@ -256,10 +264,10 @@ func (w *fetchWalker) trailingTags() error {
 	if err := resp.ReadFrom(enc); err != nil {
 		return fmt.Errorf("%w: trailing tags: %v", errFetchLayout, err)
 	}
-	if err := rewriteFetchTags(resp, section, w.c.s); err != nil {
+	if err := rewriteFetchTags(resp, section, w.a); err != nil {
 		return err
 	}
-	if _, err := w.c.bw.Write(section); err != nil {
+	if _, err := w.dst.Write(section); err != nil {
 		return fmt.Errorf("client write: %w", err)
 	}
 	return nil
