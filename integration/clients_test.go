@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -300,6 +301,67 @@ func TestProxyAuthenticatesUpstreamAsItsOwnIdentity(t *testing.T) {
 			t.Fatal("a request went through although the proxy could not log in upstream")
 		}
 	})
+}
+
+// TestUpstreamSessionIsRenewedWithoutDroppingClients runs the proxy against
+// a broker that expires SASL sessions after two seconds
+// (connections.max.reauth.ms). The proxy renews its session in band
+// (KIP-368), so a client keeps using one connection across several session
+// lifetimes.
+func TestUpstreamSessionIsRenewedWithoutDroppingClients(t *testing.T) {
+	c := harness.StartT(t, harness.Options{Brokers: 1, SASL: true, Config: map[string]string{
+		"connections.max.reauth.ms": "2000",
+	}})
+	reg := prometheus.NewRegistry()
+	srv := launchProxyWithRegistry(t, c.SASLBootstrap, func(cfg *config.Config) {
+		cfg.Upstream.SASL = &config.SASL{Mechanism: config.MechanismScramSHA512, Username: c.SASLUser, Password: c.SASLPassword}
+	}, reg)
+	topic := createTopic(t, srv, 1, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	prod := newClient(t, srv, kgo.DefaultProduceTopic(topic))
+	var opened float64
+	for i := range 15 {
+		if err := prod.ProduceSync(ctx, kgo.StringRecord(strconv.Itoa(i))).FirstErr(); err != nil {
+			t.Fatalf("produce %d: %v", i, err)
+		}
+		if i == 0 {
+			opened = counter(t, reg, "kafka_auth_proxy_client_connections_total", "listener", "broker")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if got := counter(t, reg, "kafka_auth_proxy_client_connections_total", "listener", "broker"); got != opened {
+		t.Errorf("clients opened %v more connections to the broker port: upstream sessions were dropped", got-opened)
+	}
+	if got := counter(t, reg, "kafka_auth_proxy_upstream_errors_total", "reason", "read"); got != 0 {
+		t.Errorf("%v upstream read errors: the broker closed expired sessions", got)
+	}
+	if got := counter(t, reg, "kafka_auth_proxy_upstream_reauthentications_total", "outcome", "ok"); got < 2 {
+		t.Errorf("%v upstream re-authentications in 7 s of 2 s sessions, want at least 2", got)
+	}
+}
+
+// counter reads one labelled counter from reg.
+func counter(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{%s=%q}", name, label, value)
+	return 0
 }
 
 // TestNoResponseNamesAnUpstreamAddress records every byte franz-go clients

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap/zaptest"
 
@@ -103,6 +104,13 @@ func startProxyNotReady(t testing.TB, upstream []string, edit func(*config.Confi
 
 func launchProxy(t testing.TB, upstream []string, edit func(*config.Config)) *proxy.Server {
 	t.Helper()
+	return launchProxyWithRegistry(t, upstream, edit, nil)
+}
+
+// launchProxyWithRegistry is launchProxy with the proxy's metrics
+// registered on reg.
+func launchProxyWithRegistry(t testing.TB, upstream []string, edit func(*config.Config), reg prometheus.Registerer) *proxy.Server {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Auth = config.AuthNone
 	cfg.Listener.Address = "127.0.0.1:0"
@@ -117,7 +125,7 @@ func launchProxy(t testing.TB, upstream []string, edit func(*config.Config)) *pr
 	if err := cfg.Normalize(); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := proxy.NewServer(cfg, zaptest.NewLogger(t), nil)
+	srv, err := proxy.NewServer(cfg, zaptest.NewLogger(t), reg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,6 +55,14 @@ type clientConn struct {
 	inflight chan pending
 	done     chan struct{} // closed when the writing goroutine ends
 
+	// queued counts requests handed to the writer and not yet answered,
+	// so that the reader can wait for the upstream connection to go quiet
+	// before logging in again on it (KIP-368).
+	queuedMu   sync.Mutex
+	queuedCond *sync.Cond
+	queued     int
+	writerGone bool
+
 	draining  chan struct{}
 	drainOnce sync.Once
 }
@@ -63,7 +71,7 @@ func newClientConn(s *Server, nc net.Conn, node int32, kind string) *clientConn 
 	if tcp, ok := nc.(*net.TCPConn); ok {
 		_ = tcp.SetNoDelay(true)
 	}
-	return &clientConn{
+	c := &clientConn{
 		s:        s,
 		nc:       nc,
 		node:     node,
@@ -75,6 +83,8 @@ func newClientConn(s *Server, nc net.Conn, node int32, kind string) *clientConn 
 		done:     make(chan struct{}),
 		draining: make(chan struct{}),
 	}
+	c.queuedCond = sync.NewCond(&c.queuedMu)
+	return c
 }
 
 // serve runs the connection until the client or upstream goes away.
@@ -137,6 +147,9 @@ func (c *clientConn) readLoop() error {
 		if p == nil {
 			continue // acks=0 produce: forwarded, no response expected
 		}
+		c.queuedMu.Lock()
+		c.queued++
+		c.queuedMu.Unlock()
 		select {
 		case c.inflight <- *p:
 		case <-c.done:
@@ -200,6 +213,11 @@ func (c *clientConn) handleRequest(f frame) (*pending, error) {
 	if err := c.ensureUpstream(); err != nil {
 		return nil, err
 	}
+	if c.up.needsReauth(time.Now()) {
+		if err := c.reauthUpstream(); err != nil {
+			return nil, err
+		}
+	}
 	if pr, ok := req.(*kmsg.ProduceRequest); ok && pr.Acks == 0 {
 		p = nil // the broker sends no response
 	}
@@ -246,10 +264,47 @@ func (c *clientConn) ensureUpstream() error {
 	return nil
 }
 
+// reauthUpstream renews the proxy's SASL session on this connection's
+// upstream once every request sent on it has been answered.
+func (c *clientConn) reauthUpstream() error {
+	c.queuedMu.Lock()
+	for c.queued > 0 && !c.writerGone {
+		c.queuedCond.Wait()
+	}
+	gone := c.writerGone
+	c.queuedMu.Unlock()
+	if gone {
+		return net.ErrClosed
+	}
+	err := c.up.reauthenticate(context.Background())
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	c.s.metrics.upstreamReauths.WithLabelValues(outcome).Inc()
+	return err
+}
+
+// answered records that the writer finished one queued request.
+func (c *clientConn) answered() {
+	c.queuedMu.Lock()
+	c.queued--
+	if c.queued == 0 {
+		c.queuedCond.Broadcast()
+	}
+	c.queuedMu.Unlock()
+}
+
 // writeLoop writes responses in request order until the queue closes or a
 // write fails.
 func (c *clientConn) writeLoop() {
 	defer close(c.done)
+	defer func() {
+		c.queuedMu.Lock()
+		c.writerGone = true
+		c.queuedCond.Broadcast()
+		c.queuedMu.Unlock()
+	}()
 	err := c.writeResponses()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		c.log.Info("response path failed", zap.Error(err))

@@ -35,6 +35,7 @@ type metrics struct {
 	clientBytesReceived prometheus.Counter
 	clientBytesSent     prometheus.Counter
 	metadataRefreshes   *prometheus.CounterVec
+	upstreamReauths     *prometheus.CounterVec
 	brokersKnown        prometheus.Gauge
 
 	requests [len(apiTable)]prometheus.Counter
@@ -76,6 +77,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: ns, Name: "metadata_refreshes_total",
 			Help: "Background refreshes of the upstream broker list, by outcome.",
 		}, []string{"outcome"}),
+		upstreamReauths: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Name: "upstream_reauthentications_total",
+			Help: "Renewals of the proxy's SASL session on upstream connections (KIP-368), by outcome.",
+		}, []string{"outcome"}),
 		brokersKnown: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: ns, Name: "upstream_brokers",
 			Help: "Upstream brokers the proxy knows and serves a port for.",
@@ -107,6 +112,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	for _, o := range []string{"ok", "error"} {
 		m.metadataRefreshes.WithLabelValues(o)
+		m.upstreamReauths.WithLabelValues(o)
 	}
 	for _, l := range []string{listenerBootstrap, listenerBroker} {
 		m.connectionsActive.WithLabelValues(l)
@@ -114,7 +120,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.connectionsActive, m.connectionsTotal, m.upstreamActive, m.requestsRejected,
-			m.upstreamErrors, m.clientBytesReceived, m.clientBytesSent, m.metadataRefreshes, m.brokersKnown,
+			m.upstreamErrors, m.clientBytesReceived, m.clientBytesSent, m.metadataRefreshes, m.upstreamReauths, m.brokersKnown,
 			requests, latency)
 	}
 	return m

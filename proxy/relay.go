@@ -53,6 +53,7 @@ func (c *clientConn) writeResponses() error {
 		}
 		m.clientBytesSent.Add(float64(n))
 		m.latency[p.spec.key].Observe(time.Since(p.start).Seconds())
+		c.answered()
 		if p.closeAfter {
 			return c.bw.Flush()
 		}

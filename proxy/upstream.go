@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strings"
 	"time"
@@ -76,6 +77,12 @@ type upstreamConn struct {
 	corr     int32
 	fmt      *kmsg.RequestFormatter
 	scratch  []byte
+	// mech and reauthAt support KIP-368: a broker with
+	// connections.max.reauth.ms closes a connection whose SASL session
+	// has expired, so the proxy logs in again before then.
+	mech     sasl.Mechanism
+	timeout  time.Duration
+	reauthAt time.Time
 }
 
 // dial connects to addr, learns its API versions and, when configured,
@@ -108,6 +115,8 @@ func (d *dialer) dial(ctx context.Context, addr string) (*upstreamConn, error) {
 		bw:      bufio.NewWriterSize(nc, ioBufferSize),
 		maxResp: d.maxResp,
 		fmt:     kmsg.NewRequestFormatter(kmsg.FormatterClientID(proxyClientID)),
+		mech:    d.mech,
+		timeout: d.timeout,
 	}
 	if err := u.handshake(ctx, d.mech); err != nil {
 		nc.Close()
@@ -195,10 +204,43 @@ func (u *upstreamConn) authenticate(ctx context.Context, mech sasl.Mechanism) er
 			return err
 		}
 		if done {
+			u.scheduleReauth(r.SessionLifetimeMillis)
 			return nil
 		}
 		out = next
 	}
+}
+
+// scheduleReauth plans the next login at 85-95% of the session lifetime the
+// broker granted, as the Java client does; zero means sessions do not
+// expire.
+func (u *upstreamConn) scheduleReauth(lifetimeMillis int64) {
+	if lifetimeMillis <= 0 {
+		u.reauthAt = time.Time{}
+		return
+	}
+	lifetime := time.Duration(lifetimeMillis) * time.Millisecond
+	u.reauthAt = time.Now().Add(time.Duration(float64(lifetime) * (0.85 + 0.1*rand.Float64())))
+}
+
+// needsReauth reports whether the SASL session is due for renewal.
+func (u *upstreamConn) needsReauth(now time.Time) bool {
+	return !u.reauthAt.IsZero() && now.After(u.reauthAt)
+}
+
+// reauthenticate logs in again on the open connection (KIP-368). Nothing
+// else may be in flight on the connection.
+func (u *upstreamConn) reauthenticate(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, u.timeout)
+	defer cancel()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = u.nc.SetDeadline(dl)
+		defer u.nc.SetDeadline(time.Time{})
+	}
+	if err := u.authenticate(ctx, u.mech); err != nil {
+		return fmt.Errorf("upstream %s: re-authenticate with %s: %w", u.addr, u.mech.Name(), err)
+	}
+	return nil
 }
 
 // version returns the newest version of key both the broker and the proxy
