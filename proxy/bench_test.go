@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -167,4 +169,72 @@ type staticAdvertiser struct{}
 
 func (staticAdvertiser) advertise(id int32, _ string, _ int32) (string, int32) {
 	return "proxy.example", 9093 + id
+}
+
+// BenchmarkIdleConnectionMemory reports the memory an idle connection costs:
+// each of 1000 raw clients sends Metadata (so that the proxy opens its
+// upstream connection) and then stays idle. The direct sub-benchmark
+// measures the in-process broker's own share; the proxy's cost per
+// connection is the difference between the two bytes/conn figures.
+func BenchmarkIdleConnectionMemory(b *testing.B) {
+	fake, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fake.Close()
+	cfg := config.Default()
+	cfg.Auth = config.AuthNone
+	cfg.Listener.Address = "127.0.0.1:0"
+	cfg.Listener.BrokerPortBase = freePortBase(b, 4)
+	cfg.Upstream.Bootstrap = fake.ListenAddrs()
+	if err := cfg.Normalize(); err != nil {
+		b.Fatal(err)
+	}
+	srv, err := NewServer(cfg, zap.NewNop(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := srv.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	metadata := kmsg.NewRequestFormatter().AppendRequest(nil, kmsg.NewPtrMetadataRequest(), 1)
+
+	const conns = 1000
+	for _, path := range []struct{ name, addr string }{
+		{"direct", fake.ListenAddrs()[0]},
+		{"proxy", srv.BootstrapAddr()},
+	} {
+		b.Run(path.name, func(b *testing.B) {
+			for range b.N {
+				before := inUse()
+				open := make([]net.Conn, 0, conns)
+				for range conns {
+					c, err := net.Dial("tcp", path.addr)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := c.Write(metadata); err != nil {
+						b.Fatal(err)
+					}
+					if _, err := readFrame(bufio.NewReader(c), 1<<20, nil); err != nil {
+						b.Fatal(err)
+					}
+					open = append(open, c)
+				}
+				b.ReportMetric(float64(inUse()-before)/conns, "bytes/conn")
+				for _, c := range open {
+					c.Close()
+				}
+			}
+		})
+	}
+}
+
+// inUse is heap plus goroutine stacks in use, after a collection.
+func inUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapInuse + m.StackInuse)
 }

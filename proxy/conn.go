@@ -52,16 +52,8 @@ type clientConn struct {
 	upMu   sync.Mutex
 	closed bool
 
-	inflight chan pending
+	inflight *inflightQueue
 	done     chan struct{} // closed when the writing goroutine ends
-
-	// queued counts requests handed to the writer and not yet answered,
-	// so that the reader can wait for the upstream connection to go quiet
-	// before logging in again on it (KIP-368).
-	queuedMu   sync.Mutex
-	queuedCond *sync.Cond
-	queued     int
-	writerGone bool
 
 	draining  chan struct{}
 	drainOnce sync.Once
@@ -79,11 +71,10 @@ func newClientConn(s *Server, nc net.Conn, node int32, kind string) *clientConn 
 		log:      s.log.With(zap.String("client", nc.RemoteAddr().String()), zap.Int32("node_id", node)),
 		br:       bufio.NewReaderSize(nc, ioBufferSize),
 		bw:       bufio.NewWriterSize(nc, ioBufferSize),
-		inflight: make(chan pending, s.cfg.Limits.MaxInFlight),
+		inflight: newInflightQueue(s.cfg.Limits.MaxInFlight),
 		done:     make(chan struct{}),
 		draining: make(chan struct{}),
 	}
-	c.queuedCond = sync.NewCond(&c.queuedMu)
 	return c
 }
 
@@ -120,7 +111,7 @@ func (c *clientConn) serve() {
 	if !graceful {
 		c.close()
 	}
-	close(c.inflight)
+	c.inflight.close()
 	<-c.done
 	c.close()
 }
@@ -147,12 +138,7 @@ func (c *clientConn) readLoop() error {
 		if p == nil {
 			continue // acks=0 produce: forwarded, no response expected
 		}
-		c.queuedMu.Lock()
-		c.queued++
-		c.queuedMu.Unlock()
-		select {
-		case c.inflight <- *p:
-		case <-c.done:
+		if !c.inflight.push(*p) {
 			return net.ErrClosed
 		}
 		if p.closeAfter {
@@ -267,13 +253,7 @@ func (c *clientConn) ensureUpstream() error {
 // reauthUpstream renews the proxy's SASL session on this connection's
 // upstream once every request sent on it has been answered.
 func (c *clientConn) reauthUpstream() error {
-	c.queuedMu.Lock()
-	for c.queued > 0 && !c.writerGone {
-		c.queuedCond.Wait()
-	}
-	gone := c.writerGone
-	c.queuedMu.Unlock()
-	if gone {
+	if !c.inflight.waitIdle() {
 		return net.ErrClosed
 	}
 	err := c.up.reauthenticate(context.Background())
@@ -285,26 +265,11 @@ func (c *clientConn) reauthUpstream() error {
 	return err
 }
 
-// answered records that the writer finished one queued request.
-func (c *clientConn) answered() {
-	c.queuedMu.Lock()
-	c.queued--
-	if c.queued == 0 {
-		c.queuedCond.Broadcast()
-	}
-	c.queuedMu.Unlock()
-}
-
 // writeLoop writes responses in request order until the queue closes or a
 // write fails.
 func (c *clientConn) writeLoop() {
 	defer close(c.done)
-	defer func() {
-		c.queuedMu.Lock()
-		c.writerGone = true
-		c.queuedCond.Broadcast()
-		c.queuedMu.Unlock()
-	}()
+	defer c.inflight.abort()
 	err := c.writeResponses()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		c.log.Info("response path failed", zap.Error(err))

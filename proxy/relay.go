@@ -25,7 +25,11 @@ import (
 // or a write fails.
 func (c *clientConn) writeResponses() error {
 	m := c.s.metrics
-	for p := range c.inflight {
+	for {
+		p, ok := c.inflight.pop()
+		if !ok {
+			break
+		}
 		var n int
 		if p.local != nil {
 			if _, err := c.bw.Write(p.local); err != nil {
@@ -46,14 +50,14 @@ func (c *clientConn) writeResponses() error {
 			}
 		}
 		// Batch responses while more are queued; flush when none is.
-		if len(c.inflight) == 0 {
+		if c.inflight.waiting() == 0 {
 			if err := c.bw.Flush(); err != nil {
 				return fmt.Errorf("client write: %w", err)
 			}
 		}
 		m.clientBytesSent.Add(float64(n))
 		m.latency[p.spec.key].Observe(time.Since(p.start).Seconds())
-		c.answered()
+		c.inflight.done()
 		if p.closeAfter {
 			return c.bw.Flush()
 		}
