@@ -16,9 +16,7 @@ import (
 	"go.uber.org/zap"
 )
 
-// pending is one request awaiting its response, in request order. Kafka
-// answers the requests of one connection in order, so a FIFO matches
-// responses to requests; locally answered requests take their turn in it.
+// pending is one request awaiting its response in the in-flight queue.
 type pending struct {
 	spec          *apiSpec
 	version       int16
@@ -45,9 +43,9 @@ type clientConn struct {
 	bw *bufio.Writer
 
 	// up is set by the reading goroutine before the first forwarded
-	// request is queued; the writing goroutine reads it only after
-	// receiving such a request, so the channel orders the accesses.
-	// upMu guards setting it against close.
+	// request is queued; the writing goroutine reads it only after taking
+	// such a request, so the in-flight queue orders the accesses. upMu
+	// guards setting it against close.
 	up     *upstreamConn
 	upMu   sync.Mutex
 	closed bool
@@ -63,7 +61,7 @@ func newClientConn(s *Server, nc net.Conn, node int32, kind string) *clientConn 
 	if tcp, ok := nc.(*net.TCPConn); ok {
 		_ = tcp.SetNoDelay(true)
 	}
-	c := &clientConn{
+	return &clientConn{
 		s:        s,
 		nc:       nc,
 		node:     node,
@@ -75,7 +73,6 @@ func newClientConn(s *Server, nc net.Conn, node int32, kind string) *clientConn 
 		done:     make(chan struct{}),
 		draining: make(chan struct{}),
 	}
-	return c
 }
 
 // serve runs the connection until the client or upstream goes away.
