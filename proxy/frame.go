@@ -27,9 +27,15 @@ type frame struct {
 // payload returns the frame without its length prefix.
 func (f *frame) payload() []byte { return f.buf[4:] }
 
+// eagerFrame is the largest frame whose buffer is allocated in full as soon
+// as its size is read. Larger frames grow their buffer as their bytes
+// arrive, so that a peer declaring a large frame and sending little of it
+// costs little memory.
+const eagerFrame = 1 << 20
+
 // readFrame reads one frame from r into dst's backing array (grown when
-// needed). A declared size below minSize, negative, or above maxSize is an
-// error; nothing is allocated for an oversized frame.
+// needed). A declared size that is negative or above maxSize is an error,
+// and nothing is allocated for it.
 func readFrame(r *bufio.Reader, maxSize int, dst []byte) (frame, error) {
 	var sizeBuf [4]byte
 	if _, err := io.ReadFull(r, sizeBuf[:]); err != nil {
@@ -40,18 +46,29 @@ func readFrame(r *bufio.Reader, maxSize int, dst []byte) (frame, error) {
 		return frame{}, fmt.Errorf("%w: %d bytes declared, limit %d", ErrFrameTooLarge, size, maxSize)
 	}
 	n := 4 + int(size)
-	if cap(dst) < n {
-		dst = getBuffer(n)
+	want := min(n, eagerFrame)
+	if cap(dst) < want {
+		dst = getBuffer(want)
 	}
-	dst = dst[:n]
+	dst = dst[:want]
 	copy(dst, sizeBuf[:])
-	if _, err := io.ReadFull(r, dst[4:]); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
+	have := 4
+	for {
+		if _, err := io.ReadFull(r, dst[have:]); err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return frame{}, err
 		}
-		return frame{}, err
+		if len(dst) == n {
+			return frame{buf: dst}, nil
+		}
+		have = len(dst)
+		grown := getBuffer(min(n, 2*have))
+		copy(grown, dst)
+		putBuffer(dst)
+		dst = grown
 	}
-	return frame{buf: dst}, nil
 }
 
 // requestHeader is the decoded header of a client request.

@@ -3,8 +3,10 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
+	"runtime"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -155,4 +157,36 @@ func FuzzRequestDecode(f *testing.F) {
 		// Response headers are decoded from untrusted upstream bytes too.
 		_, _ = responseHeaderLen(p, true)
 	})
+}
+
+func TestReadFrameMemoryFollowsBytesReceived(t *testing.T) {
+	// A client declares a 100 MiB frame and sends ten bytes of it.
+	in := append([]byte{0x06, 0x40, 0x00, 0x00}, make([]byte, 10)...)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := readFrame(bufio.NewReader(bytes.NewReader(in)), 100<<20, nil)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("err = %v, want unexpected EOF", err)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 4*eagerFrame {
+		t.Fatalf("allocated %d bytes for 10 bytes received", got)
+	}
+}
+
+func TestReadFrameLargerThanEagerAllocation(t *testing.T) {
+	payload := make([]byte, 5*eagerFrame+123)
+	for i := range payload {
+		payload[i] = byte(i)
+	}
+	in := binary.BigEndian.AppendUint32(nil, uint32(len(payload)))
+	in = append(in, payload...)
+	f, err := readFrame(bufio.NewReader(bytes.NewReader(in)), 10*eagerFrame, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(f.buf, in) {
+		t.Fatal("frame bytes differ")
+	}
 }
