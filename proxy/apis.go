@@ -16,10 +16,23 @@ type apiSpec struct {
 	flexibleFrom int16
 	// newRequest returns an empty request of this API.
 	newRequest func() kmsg.Request
-	// rewrite, when set, edits responses of version rewriteFrom and later
-	// that name brokers (see rewrite.go).
+	// Responses of version rewriteFrom and later may name brokers. They
+	// are either buffered and edited by rewrite (rewrite.go), or, for
+	// large responses, relayed by walk while they stream, which rewrites
+	// the brokers they name on the way (relay.go).
 	rewrite     rewriteFunc
+	walk        walkFunc
 	rewriteFrom int16
+}
+
+// walkFunc relays one response while it streams; hdr holds its size and
+// correlation id, already read.
+type walkFunc func(c *clientConn, p pending, hdr [8]byte, size int) error
+
+// namesBrokers reports whether a response of this version may name
+// brokers.
+func (a *apiSpec) namesBrokers(version int16) bool {
+	return (a.rewrite != nil || a.walk != nil) && version >= a.rewriteFrom
 }
 
 func (a *apiSpec) flexible(version int16) bool { return version >= a.flexibleFrom }
@@ -29,14 +42,16 @@ func (a *apiSpec) flexible(version int16) bool { return version >= a.flexibleFro
 // share and streams groups, vendor keys) is dropped from ApiVersions and
 // refused if sent: the proxy fails closed.
 //
-// The responses that carry broker addresses are the rows with a rewrite.
+// The responses that carry broker addresses are the rows with a rewrite or
+// a walk.
 var clientAPIs = []struct {
 	req         kmsg.Request
 	rewrite     rewriteFunc
+	walk        walkFunc
 	rewriteFrom int16
 }{
 	{req: new(kmsg.ProduceRequest), rewrite: rewriteProduce, rewriteFrom: 10},
-	{req: new(kmsg.FetchRequest), rewrite: rewriteFetch, rewriteFrom: 16},
+	{req: new(kmsg.FetchRequest), walk: (*clientConn).relayFetch, rewriteFrom: 16},
 	{req: new(kmsg.ListOffsetsRequest)},
 	{req: new(kmsg.MetadataRequest), rewrite: rewriteMetadata},
 	{req: new(kmsg.OffsetCommitRequest)},
@@ -115,6 +130,7 @@ func buildAPITable() [kmsg.MaxKey + 1]*apiSpec {
 			flexibleFrom: flex,
 			newRequest:   func() kmsg.Request { return kmsg.RequestForKey(key) },
 			rewrite:      row.rewrite,
+			walk:         row.walk,
 			rewriteFrom:  row.rewriteFrom,
 		}
 	}

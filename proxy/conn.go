@@ -196,7 +196,7 @@ func (c *clientConn) handleRequest(f frame) (*pending, error) {
 	if err := c.ensureUpstream(); err != nil {
 		return nil, err
 	}
-	if c.up.needsReauth(time.Now()) {
+	if c.up.needsReauth(p.start) {
 		if err := c.reauthUpstream(); err != nil {
 			return nil, err
 		}

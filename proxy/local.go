@@ -14,7 +14,7 @@ type localHandler func(c *clientConn, req kmsg.Request) (body []byte, closeAfter
 
 // localHandlers lists the APIs the proxy answers itself, by key. Nothing
 // about them is forwarded upstream.
-var localHandlers = func() (t [len(apiTable)]localHandler) {
+var localHandlers = func() (t [kmsg.MaxKey + 1]localHandler) {
 	t[kmsg.ApiVersions] = handleApiVersions
 	t[kmsg.SASLHandshake] = handleSASLHandshakeNoAuth
 	return t

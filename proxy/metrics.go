@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Listener kinds used as the "listener" label.
@@ -38,8 +39,8 @@ type metrics struct {
 	upstreamReauths     *prometheus.CounterVec
 	brokersKnown        prometheus.Gauge
 
-	requests [len(apiTable)]prometheus.Counter
-	latency  [len(apiTable)]prometheus.Observer
+	requests [kmsg.MaxKey + 1]prometheus.Counter
+	latency  [kmsg.MaxKey + 1]prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {

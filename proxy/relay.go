@@ -86,10 +86,10 @@ func (c *clientConn) relay(p pending) (int, error) {
 	spec := p.spec
 	var err error
 	switch {
-	case spec.rewrite == nil || p.version < spec.rewriteFrom:
+	case !spec.namesBrokers(p.version):
 		err = c.stream(hdr[:], size-4)
-	case spec.key == kmsg.Fetch.Int16():
-		err = c.relayFetch(p, hdr, size)
+	case spec.walk != nil:
+		err = spec.walk(c, p, hdr, size)
 	default:
 		err = c.relayRewritten(p, hdr, size)
 	}

@@ -44,16 +44,6 @@ func rewriteProduce(resp kmsg.Response, a advertiser) bool {
 	return len(r.Brokers) > 0
 }
 
-// rewriteFetch rewrites KIP-951 NodeEndpoints (Fetch v16+).
-func rewriteFetch(resp kmsg.Response, a advertiser) bool {
-	r := resp.(*kmsg.FetchResponse)
-	for i := range r.Brokers {
-		b := &r.Brokers[i]
-		b.Host, b.Port = a.advertise(b.NodeID, b.Host, b.Port)
-	}
-	return len(r.Brokers) > 0
-}
-
 // rewriteFindCoordinator handles both the single-key form (v0-3) and the
 // batched form (v4+). Entries with an error carry node -1 and no address.
 func rewriteFindCoordinator(resp kmsg.Response, a advertiser) bool {
