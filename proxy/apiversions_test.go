@@ -124,20 +124,7 @@ func TestApiVersionsAnswerUsesHeaderV0AndProxyRanges(t *testing.T) {
 
 func TestRequestNewerThanProxyDecodesIsRefused(t *testing.T) {
 	p := newTestProxy(t, 1)
-	conn, err := net.Dial("tcp", p.srv.BootstrapAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	// Metadata at a version past the proxy's table.
 	v := apiTable[3].maxVersion + 1
-	frame := []byte{0, 0, 0, 10, 0, 3, byte(v >> 8), byte(v), 0, 0, 0, 1, 0xff, 0xff}
-	if _, err := conn.Write(frame); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	var b [1]byte
-	if _, err := conn.Read(b[:]); err == nil {
-		t.Fatal("expected the connection to be closed")
-	}
+	expectClosed(t, p.srv.BootstrapAddr(), []byte{0, 0, 0, 10, 0, 3, byte(v >> 8), byte(v), 0, 0, 0, 1, 0xff, 0xff})
 }

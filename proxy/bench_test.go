@@ -13,7 +13,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"go.uber.org/zap"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
@@ -30,22 +29,7 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer fake.Close()
-	cfg := config.Default()
-	cfg.Auth = config.AuthNone
-	cfg.Listener.Address = "127.0.0.1:0"
-	cfg.Listener.BrokerPortBase = freePortBase(b, 4)
-	cfg.Upstream.Bootstrap = fake.ListenAddrs()
-	if err := cfg.Normalize(); err != nil {
-		b.Fatal(err)
-	}
-	srv, err := NewServer(cfg, zap.NewNop(), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Shutdown(context.Background())
+	srv := startProxy(b, fake.ListenAddrs(), func(*config.Config) {}, fake).srv
 
 	value := make([]byte, 1024)
 	_, _ = rand.Read(value)
@@ -182,22 +166,7 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer fake.Close()
-	cfg := config.Default()
-	cfg.Auth = config.AuthNone
-	cfg.Listener.Address = "127.0.0.1:0"
-	cfg.Listener.BrokerPortBase = freePortBase(b, 4)
-	cfg.Upstream.Bootstrap = fake.ListenAddrs()
-	if err := cfg.Normalize(); err != nil {
-		b.Fatal(err)
-	}
-	srv, err := NewServer(cfg, zap.NewNop(), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		b.Fatal(err)
-	}
-	defer srv.Shutdown(context.Background())
+	srv := startProxy(b, fake.ListenAddrs(), func(*config.Config) {}, fake).srv
 	metadata := kmsg.NewRequestFormatter().AppendRequest(nil, kmsg.NewPtrMetadataRequest(), 1)
 
 	const conns = 1000
