@@ -28,10 +28,14 @@ type frame struct {
 func (f *frame) payload() []byte { return f.buf[4:] }
 
 // eagerFrame is the largest frame whose buffer is allocated in full as soon
-// as its size is read. Larger frames grow their buffer as their bytes
-// arrive, so that a peer declaring a large frame and sending little of it
-// costs little memory.
-const eagerFrame = 1 << 20
+// as its size is read. Larger frames grow their buffer, frameGrowth times at
+// a step, as their bytes arrive, so that a peer declaring a large frame and
+// sending little of it costs little memory, while a multi-megabyte produce
+// request is copied at most once on the way.
+const (
+	eagerFrame  = 1 << 20
+	frameGrowth = 8
+)
 
 // readFrame reads one frame from r into dst's backing array (grown when
 // needed). A declared size that is negative or above maxSize is an error,
@@ -64,7 +68,7 @@ func readFrame(r *bufio.Reader, maxSize int, dst []byte) (frame, error) {
 			return frame{buf: dst}, nil
 		}
 		have = len(dst)
-		grown := getBuffer(min(n, 2*have))
+		grown := getBuffer(min(n, frameGrowth*have))
 		copy(grown, dst)
 		putBuffer(dst)
 		dst = grown

@@ -170,19 +170,19 @@ func TestReadFrameMemoryFollowsBytesReceived(t *testing.T) {
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("err = %v, want unexpected EOF", err)
 	}
-	if got := after.TotalAlloc - before.TotalAlloc; got > 4*eagerFrame {
+	if got := after.TotalAlloc - before.TotalAlloc; got > 2*eagerFrame {
 		t.Fatalf("allocated %d bytes for 10 bytes received", got)
 	}
 }
 
 func TestReadFrameLargerThanEagerAllocation(t *testing.T) {
-	payload := make([]byte, 5*eagerFrame+123)
+	payload := make([]byte, 20*eagerFrame+123)
 	for i := range payload {
 		payload[i] = byte(i)
 	}
 	in := binary.BigEndian.AppendUint32(nil, uint32(len(payload)))
 	in = append(in, payload...)
-	f, err := readFrame(bufio.NewReader(bytes.NewReader(in)), 10*eagerFrame, nil)
+	f, err := readFrame(bufio.NewReader(bytes.NewReader(in)), 30*eagerFrame, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
