@@ -10,13 +10,13 @@ var apiVersionsSpec = apiTable[kmsg.ApiVersions.Int16()]
 
 // answerApiVersions builds the proxy's ApiVersions response for a client that
 // sent the given version: the intersection of what the upstream broker
-// offers and what the proxy decodes (and allow admits), plus the upstream's
+// offers and what the proxy decodes, plus the upstream's
 // feature flags. A version newer than the proxy knows gets the KIP-511
 // answer: a v0 body with UNSUPPORTED_VERSION and the ApiVersions range, so
 // that the client retries with a version both sides speak.
 //
 // The result is a response body; ApiVersions always uses response header v0.
-func answerApiVersions(version int16, upstream *kmsg.ApiVersionsResponse, allow func(key int16) bool) []byte {
+func answerApiVersions(version int16, upstream *kmsg.ApiVersionsResponse) []byte {
 	resp := kmsg.NewPtrApiVersionsResponse()
 	if version < 0 || version > apiVersionsSpec.maxVersion {
 		resp.Version = 0
@@ -29,7 +29,7 @@ func answerApiVersions(version int16, upstream *kmsg.ApiVersionsResponse, allow 
 		return resp.AppendTo(nil)
 	}
 	resp.Version = version
-	resp.ApiKeys = intersectVersions(upstream, allow)
+	resp.ApiKeys = intersectVersions(upstream)
 	if upstream != nil {
 		resp.SupportedFeatures = upstream.SupportedFeatures
 		resp.FinalizedFeaturesEpoch = upstream.FinalizedFeaturesEpoch
@@ -43,7 +43,7 @@ func answerApiVersions(version int16, upstream *kmsg.ApiVersionsResponse, allow 
 // intersectVersions keeps each upstream API the proxy supports, with its
 // version range narrowed to what both sides speak. Unknown and vendor keys
 // are dropped. ApiVersions itself is always present: the proxy answers it.
-func intersectVersions(upstream *kmsg.ApiVersionsResponse, allow func(key int16) bool) []kmsg.ApiVersionsResponseApiKey {
+func intersectVersions(upstream *kmsg.ApiVersionsResponse) []kmsg.ApiVersionsResponseApiKey {
 	self := kmsg.ApiVersionsResponseApiKey{ApiKey: apiVersionsSpec.key, MaxVersion: apiVersionsSpec.maxVersion}
 	if upstream == nil {
 		return []kmsg.ApiVersionsResponseApiKey{self}
@@ -58,9 +58,6 @@ func intersectVersions(upstream *kmsg.ApiVersionsResponse, allow func(key int16)
 			// Speak no newer ApiVersions than the broker, whose
 			// semantics (KIP-1242 identity checks) the proxy mirrors.
 			self.MaxVersion = min(self.MaxVersion, max(k.MaxVersion, 3))
-			continue
-		}
-		if allow != nil && !allow(k.ApiKey) {
 			continue
 		}
 		lo, hi := max(k.MinVersion, 0), min(k.MaxVersion, spec.maxVersion)

@@ -22,7 +22,7 @@ func TestIntersectVersions(t *testing.T) {
 		{ApiKey: 3, MinVersion: 20, MaxVersion: 25},   // Metadata: no overlap, dropped
 	}}
 	got := map[int16][2]int16{}
-	for _, k := range intersectVersions(upstream, nil) {
+	for _, k := range intersectVersions(upstream) {
 		got[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
 	}
 	want := map[int16][2]int16{
@@ -36,18 +36,6 @@ func TestIntersectVersions(t *testing.T) {
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("key %d: got %v, want %v", k, got[k], v)
-		}
-	}
-}
-
-func TestIntersectVersionsHonoursAllow(t *testing.T) {
-	upstream := &kmsg.ApiVersionsResponse{ApiKeys: []kmsg.ApiVersionsResponseApiKey{
-		{ApiKey: 0, MaxVersion: 11}, {ApiKey: 1, MaxVersion: 16},
-	}}
-	keys := intersectVersions(upstream, func(k int16) bool { return k != 1 })
-	for _, k := range keys {
-		if k.ApiKey == 1 {
-			t.Fatal("Fetch advertised although not allowed")
 		}
 	}
 }

@@ -165,7 +165,7 @@ func (c *clientConn) handleRequest(f frame) (*pending, error) {
 	if version < 0 || version > spec.maxVersion {
 		if spec == apiVersionsSpec {
 			// KIP-511: answer in v0 so the client can retry lower.
-			p.local = appendResponseFrame(nil, corr, false, answerApiVersions(version, nil, nil))
+			p.local = appendResponseFrame(nil, corr, false, answerApiVersions(version, nil))
 			return p, nil
 		}
 		m.requestsRejected.WithLabelValues(reasonUnsupportedVersion).Inc()

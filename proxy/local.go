@@ -44,7 +44,7 @@ func handleApiVersions(c *clientConn, req kmsg.Request) ([]byte, bool, error) {
 			return resp.AppendTo(nil), false, nil
 		}
 	}
-	return answerApiVersions(r.Version, upstream, nil), false, nil
+	return answerApiVersions(r.Version, upstream), false, nil
 }
 
 // upstreamVersions returns this connection's upstream ApiVersions, or the

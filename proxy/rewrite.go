@@ -15,33 +15,34 @@ type advertiser interface {
 // reports whether anything changed.
 type rewriteFunc func(resp kmsg.Response, a advertiser) bool
 
-func rewriteMetadata(resp kmsg.Response, a advertiser) bool {
-	r := resp.(*kmsg.MetadataResponse)
-	for i := range r.Brokers {
-		b := &r.Brokers[i]
-		b.Host, b.Port = a.advertise(b.NodeID, b.Host, b.Port)
+// advertiseEach points every broker entry at the proxy; at says where an
+// entry keeps its node id, host and port.
+func advertiseEach[B any](brokers []B, a advertiser, at func(*B) (int32, *string, *int32)) bool {
+	for i := range brokers {
+		id, host, port := at(&brokers[i])
+		*host, *port = a.advertise(id, *host, *port)
 	}
-	return len(r.Brokers) > 0
+	return len(brokers) > 0
+}
+
+func rewriteMetadata(resp kmsg.Response, a advertiser) bool {
+	return advertiseEach(resp.(*kmsg.MetadataResponse).Brokers, a,
+		func(b *kmsg.MetadataResponseBroker) (int32, *string, *int32) { return b.NodeID, &b.Host, &b.Port })
 }
 
 func rewriteDescribeCluster(resp kmsg.Response, a advertiser) bool {
-	r := resp.(*kmsg.DescribeClusterResponse)
-	for i := range r.Brokers {
-		b := &r.Brokers[i]
-		b.Host, b.Port = a.advertise(b.NodeID, b.Host, b.Port)
-	}
-	return len(r.Brokers) > 0
+	return advertiseEach(resp.(*kmsg.DescribeClusterResponse).Brokers, a,
+		func(b *kmsg.DescribeClusterResponseBroker) (int32, *string, *int32) {
+			return b.NodeID, &b.Host, &b.Port
+		})
 }
 
 // rewriteProduce rewrites KIP-951 NodeEndpoints (Produce v10+), sent when a
-// partition's leader moved.
+// partition's leader moved. Fetch's are rewritten while they stream
+// (fetchstream.go).
 func rewriteProduce(resp kmsg.Response, a advertiser) bool {
-	r := resp.(*kmsg.ProduceResponse)
-	for i := range r.Brokers {
-		b := &r.Brokers[i]
-		b.Host, b.Port = a.advertise(b.NodeID, b.Host, b.Port)
-	}
-	return len(r.Brokers) > 0
+	return advertiseEach(resp.(*kmsg.ProduceResponse).Brokers, a,
+		func(b *kmsg.ProduceResponseBroker) (int32, *string, *int32) { return b.NodeID, &b.Host, &b.Port })
 }
 
 // rewriteFindCoordinator handles both the single-key form (v0-3) and the
