@@ -45,7 +45,27 @@ func createTopic(t *testing.T, srv *proxy.Server, partitions int32, replicas int
 	if err != nil || resp.Err != nil {
 		t.Fatalf("create topic %s through the proxy: %v %v", topic, err, resp.Err)
 	}
-	return topic
+	// CreateTopics returns once the controller has committed the topic; the
+	// brokers learn of it a moment later. Wait until the metadata the proxy
+	// serves lists every partition with a leader, as clients would.
+	for {
+		md, err := adm.Metadata(ctx, topic)
+		if err == nil {
+			td := md.Topics[topic]
+			ready := td.Err == nil && len(td.Partitions) == int(partitions)
+			for _, p := range td.Partitions {
+				ready = ready && p.Err == nil && p.Leader >= 0
+			}
+			if ready {
+				return topic
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("topic %s created but its %d partitions never all had leaders: %v", topic, partitions, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func TestFranzGoProducesAndConsumesInAGroupWithCommits(t *testing.T) {
