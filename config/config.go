@@ -13,9 +13,21 @@ import (
 
 // Auth modes accepted by the `auth` key.
 const (
+	// AuthSASL requires every client to log in with SASL (an API key over
+	// PLAIN or an OAuth token over OAUTHBEARER) before anything is
+	// forwarded. It is the default.
+	AuthSASL = "sasl"
 	// AuthNone lets every client through unauthenticated. It exists for
 	// local development and benchmarks and is logged loudly at start-up.
 	AuthNone = "none"
+)
+
+// SASL mechanisms clients can use to log in to the proxy.
+const (
+	// ClientPlain is SASL/PLAIN with an API key id and secret.
+	ClientPlain = "PLAIN"
+	// ClientOAuthBearer is SASL/OAUTHBEARER with an OIDC access token.
+	ClientOAuthBearer = "OAUTHBEARER"
 )
 
 // Config is the whole configuration file. The zero value is not useful; start
@@ -25,9 +37,17 @@ type Config struct {
 	Listener Listener `yaml:"listener"`
 	// Upstream describes the real Kafka cluster and how the proxy logs in to it.
 	Upstream Upstream `yaml:"upstream"`
-	// Auth selects how clients authenticate. Only "none" exists so far; it must
-	// be chosen explicitly.
+	// Auth selects how clients authenticate: AuthSASL (default) or AuthNone.
 	Auth string `yaml:"auth"`
+	// Authentication tunes client logins: sessions, throttling, cluster id.
+	Authentication Authentication `yaml:"authentication"`
+	// APIKeys are the accounts and API keys that log in over SASL/PLAIN.
+	APIKeys APIKeys `yaml:"api_keys"`
+	// OIDC lists identity providers and the identity pools their tokens
+	// map to, for SASL/OAUTHBEARER.
+	OIDC OIDC `yaml:"oidc"`
+	// Audit is where authentication events are written.
+	Audit Audit `yaml:"audit"`
 	// Limits bound what one client connection may cost.
 	Limits Limits `yaml:"limits"`
 	// Metrics is the HTTP endpoint for Prometheus, /healthz and /readyz.
@@ -51,6 +71,118 @@ type Listener struct {
 	BrokerPortBase int `yaml:"broker_port_base"`
 	// TLS, when set, makes every client port a TLS port.
 	TLS *ServerTLS `yaml:"tls"`
+	// SASLMechanisms are the mechanisms clients may use on this listener
+	// when auth is sasl. Default: PLAIN when API keys can exist, plus
+	// OAUTHBEARER when identity pools are declared.
+	SASLMechanisms []string `yaml:"sasl_mechanisms"`
+}
+
+// Authentication tunes how client logins are checked.
+type Authentication struct {
+	// ClusterID is the cluster API keys are scoped to and the value a
+	// client's logicalCluster SASL extension must name. Default: the
+	// upstream Kafka cluster's id.
+	ClusterID string `yaml:"cluster_id"`
+	// MaxSessionLifetime caps how long a login lasts before the client must
+	// re-authenticate (KIP-368). 0 means no cap beyond a token's expiry.
+	MaxSessionLifetime Duration `yaml:"max_session_lifetime"`
+	// Timeout bounds the time from connecting to a completed login.
+	Timeout Duration `yaml:"timeout"`
+	// FailureDelay is added before every failed login is answered.
+	FailureDelay Duration `yaml:"failure_delay"`
+	// FailureWindow is the period over which failures are counted.
+	FailureWindow Duration `yaml:"failure_window"`
+	// MaxFailuresPerSource is how many failed logins one client IP address
+	// may have in FailureWindow before its logins are refused outright.
+	MaxFailuresPerSource int `yaml:"max_failures_per_source"`
+	// MaxFailuresPerKey is the same per API key id (or identity pool).
+	MaxFailuresPerKey int `yaml:"max_failures_per_key"`
+}
+
+// APIKeys are the accounts and API keys that log in with SASL/PLAIN.
+type APIKeys struct {
+	// StateFile holds accounts and keys created with the api-key and
+	// service-account commands. The proxy re-reads it when it changes.
+	StateFile string `yaml:"state_file"`
+	// StatePollInterval is how often StateFile is checked for changes.
+	StatePollInterval Duration `yaml:"state_poll_interval"`
+	// Accounts declared in this file.
+	Accounts []Account `yaml:"accounts"`
+	// Keys declared in this file.
+	Keys []APIKey `yaml:"keys"`
+}
+
+// Account is a service account (sa-…) or user account (u-…).
+type Account struct {
+	ID          string `yaml:"id"`
+	Description string `yaml:"description"`
+}
+
+// APIKey is a key id and the salted hash of its secret.
+type APIKey struct {
+	// ID is the 16-character key id clients send as the PLAIN username.
+	ID string `yaml:"id"`
+	// SecretHash is the output of `kafka-auth-proxy api-key hash`.
+	SecretHash string `yaml:"secret_hash"`
+	// Account owns the key; the principal is User:<account>.
+	Account string `yaml:"account"`
+	// Cluster is the cluster id the key is valid for.
+	Cluster     string `yaml:"cluster"`
+	Description string `yaml:"description"`
+}
+
+// OIDC configures SASL/OAUTHBEARER.
+type OIDC struct {
+	// MaxTokenBytes rejects larger tokens before parsing them.
+	MaxTokenBytes int `yaml:"max_token_bytes"`
+	// Providers are the identity providers whose tokens are accepted.
+	Providers []OIDCProvider `yaml:"providers"`
+	// IdentityPools map tokens to principals.
+	IdentityPools []IdentityPool `yaml:"identity_pools"`
+}
+
+// OIDCProvider is one OpenID Connect identity provider.
+type OIDCProvider struct {
+	// Name identifies the provider in identity pools, logs and metrics.
+	Name string `yaml:"name"`
+	// Issuer is the exact iss of its tokens.
+	Issuer string `yaml:"issuer"`
+	// JWKSURI is where its signing keys are published. Default: discovered
+	// from Issuer/.well-known/openid-configuration.
+	JWKSURI string `yaml:"jwks_uri"`
+	// Audiences: a token's aud must contain at least one of them.
+	Audiences []string `yaml:"audiences"`
+	// ClockSkew is allowed on exp, nbf and iat.
+	ClockSkew Duration `yaml:"clock_skew"`
+	// Algorithms are the accepted signature algorithms (asymmetric only).
+	Algorithms []string `yaml:"algorithms"`
+	// JWKSRefresh is how often the keys are re-read.
+	JWKSRefresh Duration `yaml:"jwks_refresh"`
+	// JWKSMinRefreshInterval limits refreshes caused by unknown key ids.
+	JWKSMinRefreshInterval Duration `yaml:"jwks_min_refresh_interval"`
+	// CAFile is a PEM bundle for the provider's HTTPS certificate; empty
+	// means the system roots.
+	CAFile string `yaml:"ca_file"`
+}
+
+// IdentityPool maps tokens of one provider to the principal User:<id>.
+type IdentityPool struct {
+	// ID is "pool-…".
+	ID string `yaml:"id"`
+	// Provider is the name of an entry of oidc.providers.
+	Provider string `yaml:"provider"`
+	// IdentityClaim is a CEL expression naming the caller inside the pool.
+	IdentityClaim string `yaml:"identity_claim"`
+	// Filter is a CEL expression over claims; tokens for which it is true
+	// belong to the pool.
+	Filter      string `yaml:"filter"`
+	Description string `yaml:"description"`
+}
+
+// Audit is the audit log sink.
+type Audit struct {
+	// Output is "stdout", a file path, or "" for no audit log.
+	Output string `yaml:"output"`
 }
 
 // ServerTLS is the proxy's server certificate for client connections.
@@ -137,7 +269,19 @@ type Log struct {
 // Listener.BrokerPortBase are derived from Listener.Address by Normalize.
 func Default() *Config {
 	return &Config{
-		Listener: Listener{Address: "127.0.0.1:9092"},
+		Listener: Listener{
+			Address: "127.0.0.1:9092",
+		},
+		Auth: AuthSASL,
+		Authentication: Authentication{
+			Timeout:              Duration(10 * time.Second),
+			FailureDelay:         Duration(500 * time.Millisecond),
+			FailureWindow:        Duration(time.Minute),
+			MaxFailuresPerSource: 30,
+			MaxFailuresPerKey:    10,
+		},
+		APIKeys: APIKeys{StatePollInterval: Duration(time.Second)},
+		OIDC:    OIDC{MaxTokenBytes: 16 << 10},
 		Upstream: Upstream{
 			DialTimeout:     Duration(10 * time.Second),
 			MetadataRefresh: Duration(30 * time.Second),
@@ -175,8 +319,38 @@ func (c *Config) Normalize() error {
 		}
 		c.Listener.BrokerPortBase = p + 1
 	}
+	if c.Auth == AuthSASL && len(c.Listener.SASLMechanisms) == 0 {
+		if len(c.APIKeys.Keys) > 0 || c.APIKeys.StateFile != "" {
+			c.Listener.SASLMechanisms = append(c.Listener.SASLMechanisms, ClientPlain)
+		}
+		if len(c.OIDC.IdentityPools) > 0 {
+			c.Listener.SASLMechanisms = append(c.Listener.SASLMechanisms, ClientOAuthBearer)
+		}
+	}
+	for i := range c.OIDC.Providers {
+		p := &c.OIDC.Providers[i]
+		if p.ClockSkew == 0 {
+			p.ClockSkew = DefaultClockSkew
+		}
+		if len(p.Algorithms) == 0 {
+			p.Algorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+		}
+		if p.JWKSRefresh == 0 {
+			p.JWKSRefresh = DefaultJWKSRefresh
+		}
+		if p.JWKSMinRefreshInterval == 0 {
+			p.JWKSMinRefreshInterval = DefaultJWKSMinRefreshInterval
+		}
+	}
 	return nil
 }
+
+// Defaults of each oidc.providers entry, filled in by Normalize.
+const (
+	DefaultClockSkew              = Duration(30 * time.Second)
+	DefaultJWKSRefresh            = Duration(time.Hour)
+	DefaultJWKSMinRefreshInterval = Duration(10 * time.Second)
+)
 
 // Duration is a time.Duration that reads and writes as "10s", "250ms".
 type Duration time.Duration

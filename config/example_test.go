@@ -28,7 +28,7 @@ func TestExampleLoads(t *testing.T) {
 
 // commentedKey matches an optional setting written as "#key: value" (or a key
 // inside such a block, "#  key: value").
-var commentedKey = regexp.MustCompile(`(?m)^(\s*)#(\s*[a-z_]+:(?: .*)?)$`)
+var commentedKey = regexp.MustCompile(`(?m)^(\s*)#(\s*(?:- )?[a-z_]+:(?: .*)?)$`)
 
 // Every key of Config appears in example.yaml, set or commented out.
 func TestExampleDocumentsEveryKey(t *testing.T) {
@@ -47,9 +47,10 @@ func TestExampleDocumentsEveryKey(t *testing.T) {
 		t.Errorf("example.yaml with optional settings uncommented: %s", formatProblems(d.problems))
 	}
 	var documented []string
+	index := regexp.MustCompile(`\[\d+\]`)
 	for p := range d.lines {
 		if !regexp.MustCompile(`\[\d+\]$`).MatchString(p) {
-			documented = append(documented, p)
+			documented = append(documented, index.ReplaceAllString(p, "[]"))
 		}
 	}
 	sort.Strings(documented)
@@ -78,6 +79,9 @@ func keyPaths(t reflect.Type, prefix string) []string {
 		ft := f.Type
 		for ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
+			out = append(out, keyPaths(ft.Elem(), p+"[]")...)
 		}
 		if ft.Kind() == reflect.Struct && ft != reflect.TypeFor[Duration]() {
 			out = append(out, keyPaths(ft, p)...)

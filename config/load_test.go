@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
 )
 
 // minimal is the smallest valid configuration.
@@ -69,11 +71,16 @@ func formatProblems(ps []Problem) string {
 // A full configuration, every key set, decodes to exactly what it says.
 func TestParseFullConfig(t *testing.T) {
 	certFile, keyFile, caFile := writeTestPKI(t)
+	hash, err := apikey.HashSecret(strings.Repeat("secret", 10))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := mustParse(t, `
 listener:
   address: 0.0.0.0:19092
   advertised_host: proxy.example.com
   broker_port_base: 29000
+  sasl_mechanisms: [plain, OAUTHBEARER]
   tls:
     cert_file: `+certFile+`
     key_file: `+keyFile+`
@@ -95,7 +102,48 @@ upstream:
     password: hunter2
   dial_timeout: 5s
   metadata_refresh: 1m
-auth: none
+auth: sasl
+authentication:
+  cluster_id: lkc-prod1
+  max_session_lifetime: 1h
+  timeout: 5s
+  failure_delay: 1s
+  failure_window: 2m
+  max_failures_per_source: 5
+  max_failures_per_key: 3
+api_keys:
+  state_file: /var/lib/kafka-auth-proxy/state.json
+  state_poll_interval: 2s
+  accounts:
+    - id: sa-payments
+      description: payments
+    - id: u-alice
+  keys:
+    - id: ABCDEFGHJKLMNPQ2
+      secret_hash: `+hash+`
+      account: sa-payments
+      cluster: lkc-prod1
+      description: producer
+oidc:
+  max_token_bytes: 8192
+  providers:
+    - name: corp
+      issuer: https://login.example.com/realms/kafka
+      jwks_uri: https://login.example.com/realms/kafka/certs
+      audiences: [kafka, kafka-prod]
+      clock_skew: 10s
+      algorithms: [RS256, ES256]
+      jwks_refresh: 30m
+      jwks_min_refresh_interval: 5s
+      ca_file: `+caFile+`
+  identity_pools:
+    - id: pool-payments
+      provider: corp
+      identity_claim: claims.client_id
+      filter: '"payments" in claims.groups'
+      description: payments apps
+audit:
+  output: stdout
 limits:
   max_request_bytes: 1_048_576
   max_response_bytes: 2147483647
@@ -113,6 +161,7 @@ shutdown_timeout: 1m30s
 			AdvertisedHost: "proxy.example.com",
 			BrokerPortBase: 29000,
 			TLS:            &ServerTLS{CertFile: certFile, KeyFile: keyFile, ClientCAFile: caFile},
+			SASLMechanisms: []string{ClientPlain, ClientOAuthBearer},
 		},
 		Upstream: Upstream{
 			Bootstrap:       []string{"kafka-1.internal:9093", "kafka-2.internal:9093", "[2001:db8::1]:9093"},
@@ -121,7 +170,26 @@ shutdown_timeout: 1m30s
 			DialTimeout:     Duration(5 * time.Second),
 			MetadataRefresh: Duration(time.Minute),
 		},
-		Auth:            AuthNone,
+		Auth: AuthSASL,
+		Authentication: Authentication{
+			ClusterID: "lkc-prod1", MaxSessionLifetime: Duration(time.Hour), Timeout: Duration(5 * time.Second),
+			FailureDelay: Duration(time.Second), FailureWindow: Duration(2 * time.Minute), MaxFailuresPerSource: 5, MaxFailuresPerKey: 3,
+		},
+		APIKeys: APIKeys{
+			StateFile: "/var/lib/kafka-auth-proxy/state.json", StatePollInterval: Duration(2 * time.Second),
+			Accounts: []Account{{ID: "sa-payments", Description: "payments"}, {ID: "u-alice"}},
+			Keys:     []APIKey{{ID: "ABCDEFGHJKLMNPQ2", SecretHash: hash, Account: "sa-payments", Cluster: "lkc-prod1", Description: "producer"}},
+		},
+		OIDC: OIDC{
+			MaxTokenBytes: 8192,
+			Providers: []OIDCProvider{{
+				Name: "corp", Issuer: "https://login.example.com/realms/kafka", JWKSURI: "https://login.example.com/realms/kafka/certs",
+				Audiences: []string{"kafka", "kafka-prod"}, ClockSkew: Duration(10 * time.Second), Algorithms: []string{"RS256", "ES256"},
+				JWKSRefresh: Duration(30 * time.Minute), JWKSMinRefreshInterval: Duration(5 * time.Second), CAFile: caFile,
+			}},
+			IdentityPools: []IdentityPool{{ID: "pool-payments", Provider: "corp", IdentityClaim: "claims.client_id", Filter: `"payments" in claims.groups`, Description: "payments apps"}},
+		},
+		Audit:           Audit{Output: "stdout"},
 		Limits:          Limits{MaxRequestBytes: 1 << 20, MaxResponseBytes: 1<<31 - 1, MaxInFlight: 100000},
 		Metrics:         Metrics{Address: ":9404"},
 		Log:             Log{Level: "warn", Format: "console"},
@@ -354,7 +422,7 @@ upstream:
 		{
 			name: "string where a section is expected",
 			yaml: minimal + "listener: 127.0.0.1:9092\n",
-			want: []Problem{{Path: "listener", Line: 4, Message: `must be a mapping with the keys address, advertised_host, broker_port_base, tls; got "127.0.0.1:9092"`}},
+			want: []Problem{{Path: "listener", Line: 4, Message: `must be a mapping with the keys address, advertised_host, broker_port_base, tls, sasl_mechanisms; got "127.0.0.1:9092"`}},
 		},
 		{
 			name: "mapping where a list is expected",
@@ -380,13 +448,13 @@ upstream:
 		{
 			name: "top level must be a mapping",
 			yaml: "- auth: none\n",
-			want: []Problem{{Line: 1, Message: "must be a mapping with the keys listener, upstream, auth, limits, metrics, log, shutdown_timeout; got a list"}},
+			want: []Problem{{Line: 1, Message: "must be a mapping with the keys listener, upstream, auth, authentication, api_keys, oidc, audit, limits, metrics, log, shutdown_timeout; got a list"}},
 		},
 		{
 			name: "an empty file needs auth and bootstrap",
 			yaml: "# nothing here\n",
 			want: []Problem{
-				{Path: "auth", Message: `required; set "none" to run without client authentication (development only)`},
+				{Path: "auth", Message: `"sasl" needs credentials: declare api_keys (keys or a state_file) or oidc.identity_pools, or set auth: none for development`},
 				{Path: "upstream.bootstrap", Message: "required: list the host:port of one or more upstream brokers"},
 			},
 		},
@@ -452,7 +520,7 @@ func TestLoadAndCheck(t *testing.T) {
 	})
 	t.Run("Load names the file in every problem line", func(t *testing.T) {
 		_, err := Load(bad)
-		want := bad + `:1: auth: must be one of none; got "basic"` + "\n" +
+		want := bad + `:1: auth: must be one of sasl, none; got "basic"` + "\n" +
 			bad + ":3: limits.max_in_flight: must be between 1 and 100000; got 0\n" +
 			bad + ": upstream.bootstrap: required: list the host:port of one or more upstream brokers"
 		if err == nil || err.Error() != want {

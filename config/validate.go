@@ -8,16 +8,34 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	neturl "net/url"
 	"os"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/pool"
 )
 
 // authModes lists the accepted values of the auth key, in the order they are
 // shown to users. Adding a client authentication mode is one line here.
 var authModes = []string{
+	AuthSASL,
 	AuthNone,
+}
+
+// clientMechanisms lists the accepted values of listener.sasl_mechanisms.
+var clientMechanisms = []string{ClientPlain, ClientOAuthBearer}
+
+// signingAlgorithms lists the accepted values of oidc.providers[].algorithms:
+// asymmetric JWS algorithms only. "none" and the HMAC algorithms are refused,
+// because a public key must never be usable as a shared secret.
+var signingAlgorithms = []string{
+	"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+	"ES256", "ES384", "ES512", "EdDSA",
 }
 
 // saslMechanisms lists the accepted values of upstream.sasl.mechanism.
@@ -40,6 +58,9 @@ const (
 // spelling, so that the rest of the program can compare them directly.
 func canonicalize(c *Config) {
 	c.Auth = strings.ToLower(strings.TrimSpace(c.Auth))
+	for i, m := range c.Listener.SASLMechanisms {
+		c.Listener.SASLMechanisms[i] = strings.ToUpper(strings.TrimSpace(m))
+	}
 	if c.Upstream.SASL != nil {
 		c.Upstream.SASL.Mechanism = strings.ToUpper(strings.TrimSpace(c.Upstream.SASL.Mechanism))
 	}
@@ -103,7 +124,7 @@ func (k *checker) add(path, format string, args ...any) {
 func validate(c *Config, lines map[string]int, failed map[string]bool) []Problem {
 	k := &checker{lines: lines, failed: failed}
 	k.listener(&c.Listener)
-	k.auth(c.Auth)
+	k.auth(c)
 	k.upstream(&c.Upstream)
 	k.limits(&c.Limits)
 	if c.Metrics.Address != "" {
@@ -146,12 +167,199 @@ func (k *checker) listener(l *Listener) {
 	}
 }
 
-func (k *checker) auth(mode string) {
-	if mode == "" {
-		k.add("auth", "required; set %q to run without client authentication (development only)", AuthNone)
+func (k *checker) auth(c *Config) {
+	if c.Auth == "" {
+		k.add("auth", "required: %q (clients log in) or %q (development only)", AuthSASL, AuthNone)
 		return
 	}
-	k.oneOf("auth", mode, authModes)
+	k.oneOf("auth", c.Auth, authModes)
+	k.authentication(&c.Authentication)
+	k.apiKeys(&c.APIKeys)
+	k.oidc(&c.OIDC)
+	if c.Auth != AuthSASL {
+		return
+	}
+	mechs := c.Listener.SASLMechanisms
+	for i, m := range mechs {
+		p := fmt.Sprintf("listener.sasl_mechanisms[%d]", i)
+		k.oneOf(p, m, clientMechanisms)
+		if slices.Index(mechs, m) < i {
+			k.add(p, "%s is listed twice", m)
+		}
+	}
+	keys := len(c.APIKeys.Keys) > 0 || c.APIKeys.StateFile != ""
+	pools := len(c.OIDC.IdentityPools) > 0
+	switch {
+	case len(mechs) == 0 && !keys && !pools:
+		k.add("auth", "%q needs credentials: declare api_keys (keys or a state_file) or oidc.identity_pools, or set auth: %s for development", AuthSASL, AuthNone)
+	case slices.Contains(mechs, ClientPlain) && !keys:
+		k.add("listener.sasl_mechanisms", "PLAIN is enabled but no API key can exist: set api_keys.state_file or declare api_keys.keys")
+	case slices.Contains(mechs, ClientOAuthBearer) && !pools:
+		k.add("listener.sasl_mechanisms", "OAUTHBEARER is enabled but no identity pool is declared in oidc.identity_pools")
+	}
+}
+
+func (k *checker) authentication(a *Authentication) {
+	if a.MaxSessionLifetime < 0 {
+		k.add("authentication.max_session_lifetime", "must be 0 (no cap) or more; got %s", a.MaxSessionLifetime)
+	} else if a.MaxSessionLifetime > 0 && a.MaxSessionLifetime.D() < time.Second {
+		k.add("authentication.max_session_lifetime", "must be at least 1s, or 0 for no cap; got %s", a.MaxSessionLifetime)
+	}
+	k.positive("authentication.timeout", a.Timeout)
+	if a.FailureDelay < 0 || a.FailureDelay.D() > time.Minute {
+		k.add("authentication.failure_delay", "must be between 0s and 1m; got %s", a.FailureDelay)
+	}
+	k.positive("authentication.failure_window", a.FailureWindow)
+	if a.MaxFailuresPerSource < 1 {
+		k.add("authentication.max_failures_per_source", "must be at least 1; got %d", a.MaxFailuresPerSource)
+	}
+	if a.MaxFailuresPerKey < 1 {
+		k.add("authentication.max_failures_per_key", "must be at least 1; got %d", a.MaxFailuresPerKey)
+	}
+}
+
+// accountID matches service account (sa-…) and user account (u-…) ids.
+var accountID = regexp.MustCompile(`^(sa|u)-[a-z0-9][a-z0-9-]{0,62}$`)
+
+func (k *checker) apiKeys(a *APIKeys) {
+	k.positive("api_keys.state_poll_interval", a.StatePollInterval)
+	accounts := map[string]bool{}
+	for i, acc := range a.Accounts {
+		p := fmt.Sprintf("api_keys.accounts[%d].id", i)
+		switch {
+		case !accountID.MatchString(acc.ID):
+			k.add(p, "must be sa-… (service account) or u-… (user account), lower-case letters, digits and dashes; got %q", acc.ID)
+		case accounts[acc.ID]:
+			k.add(p, "account %s is declared twice", acc.ID)
+		}
+		accounts[acc.ID] = true
+	}
+	ids := map[string]bool{}
+	for i, key := range a.Keys {
+		p := fmt.Sprintf("api_keys.keys[%d]", i)
+		switch {
+		case !apikey.ValidKeyID(key.ID):
+			k.add(p+".id", "must be %d upper-case letters and digits; got %q", apikey.KeyIDLength, key.ID)
+		case ids[key.ID]:
+			k.add(p+".id", "key %s is declared twice", key.ID)
+		}
+		ids[key.ID] = true
+		if key.SecretHash == "" {
+			k.add(p+".secret_hash", "required: the output of `kafka-auth-proxy api-key hash`")
+		} else if _, err := apikey.ParseHash(key.SecretHash); err != nil {
+			k.add(p+".secret_hash", "%v", err)
+		}
+		switch {
+		case key.Account == "":
+			k.add(p+".account", "required: the id of the account that owns the key")
+		case !accounts[key.Account]:
+			k.add(p+".account", "account %q is not declared in api_keys.accounts", key.Account)
+		}
+		k.required(p+".cluster", key.Cluster, "a key is declared (keys are scoped to one cluster id)")
+	}
+}
+
+func (k *checker) oidc(o *OIDC) {
+	if o.MaxTokenBytes < 256 || o.MaxTokenBytes > 1<<20 {
+		k.add("oidc.max_token_bytes", "must be between 256 and 1048576; got %d", o.MaxTokenBytes)
+	}
+	providers := map[string]bool{}
+	issuers := map[string]string{}
+	for i, pr := range o.Providers {
+		p := fmt.Sprintf("oidc.providers[%d]", i)
+		switch {
+		case pr.Name == "":
+			k.add(p+".name", "required: identity pools refer to the provider by name")
+		case providers[pr.Name]:
+			k.add(p+".name", "provider %q is declared twice", pr.Name)
+		}
+		providers[pr.Name] = true
+		k.url(p+".issuer", pr.Issuer, true)
+		if other, dup := issuers[pr.Issuer]; dup && pr.Issuer != "" {
+			k.add(p+".issuer", "provider %q has the same issuer: a token's issuer must pick one provider", other)
+		}
+		issuers[pr.Issuer] = pr.Name
+		if pr.JWKSURI != "" {
+			k.url(p+".jwks_uri", pr.JWKSURI, false)
+		}
+		if len(pr.Audiences) == 0 {
+			k.add(p+".audiences", "required: the aud values a token may carry (at least one)")
+		}
+		for j, alg := range pr.Algorithms {
+			ap := fmt.Sprintf("%s.algorithms[%d]", p, j)
+			switch {
+			case strings.EqualFold(alg, "none"), strings.HasPrefix(strings.ToUpper(alg), "HS"):
+				k.add(ap, "%q is refused: only asymmetric algorithms are safe against public JWKS keys (%s)", alg, strings.Join(signingAlgorithms, ", "))
+			default:
+				k.oneOf(ap, alg, signingAlgorithms)
+			}
+		}
+		if pr.ClockSkew < 0 || pr.ClockSkew.D() > 10*time.Minute {
+			k.add(p+".clock_skew", "must be between 0s and 10m; got %s", pr.ClockSkew)
+		}
+		if pr.JWKSRefresh < 0 {
+			k.add(p+".jwks_refresh", "must be more than 0 (or left out for 1h); got %s", pr.JWKSRefresh)
+		}
+		if pr.JWKSMinRefreshInterval < 0 {
+			k.add(p+".jwks_min_refresh_interval", "must be more than 0 (or left out for 10s); got %s", pr.JWKSMinRefreshInterval)
+		}
+		if pr.CAFile != "" {
+			k.caFile(p+".ca_file", pr.CAFile)
+		}
+	}
+	pools := map[string]bool{}
+	for i, pl := range o.IdentityPools {
+		p := fmt.Sprintf("oidc.identity_pools[%d]", i)
+		switch {
+		case !strings.HasPrefix(pl.ID, pool.IDPrefix) || len(pl.ID) == len(pool.IDPrefix):
+			k.add(p+".id", "must start with %q; got %q", pool.IDPrefix, pl.ID)
+		case pools[pl.ID]:
+			k.add(p+".id", "pool %s is declared twice", pl.ID)
+		}
+		pools[pl.ID] = true
+		switch {
+		case pl.Provider == "":
+			k.add(p+".provider", "required: the name of an entry of oidc.providers")
+		case !providers[pl.Provider]:
+			k.add(p+".provider", "provider %q is not declared in oidc.providers", pl.Provider)
+		}
+		if strings.TrimSpace(pl.Filter) == "" {
+			k.add(p+".filter", `required: a CEL expression over claims, e.g. claims.aud == "kafka" && "payments" in claims.groups`)
+		} else if err := pool.CheckExpr("filter", pl.Filter); err != nil {
+			k.add(p+".filter", "%s", exprMessage(err))
+		}
+		if pl.IdentityClaim != "" {
+			if err := pool.CheckExpr("identity_claim", pl.IdentityClaim); err != nil {
+				k.add(p+".identity_claim", "%s", exprMessage(err))
+			}
+		}
+	}
+}
+
+// exprMessage formats a CEL compile error without repeating the field name.
+func exprMessage(err error) string {
+	var ee *pool.ExprError
+	if errors.As(err, &ee) {
+		if ee.Line > 0 {
+			return fmt.Sprintf("CEL error at line %d, column %d of the expression: %s", ee.Line, ee.Column, ee.Message)
+		}
+		return "CEL error: " + ee.Message
+	}
+	return err.Error()
+}
+
+// url checks an absolute http(s) URL.
+func (k *checker) url(path, v string, required bool) {
+	if v == "" {
+		if required {
+			k.add(path, "required, as an http(s) URL")
+		}
+		return
+	}
+	u, err := neturl.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		k.add(path, "must be an absolute http(s) URL; got %q", v)
+	}
 }
 
 func (k *checker) upstream(u *Upstream) {

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
+
 	"errors"
 	"reflect"
 	"testing"
@@ -9,7 +11,10 @@ import (
 // Each rule, with the key path and line of the problem it reports. The files
 // below start from minimal (3 lines), so added keys start on line 4.
 func TestValidationProblems(t *testing.T) {
-	const authRequired = `required; set "none" to run without client authentication (development only)`
+	const (
+		authRequired   = `required: "sasl" (clients log in) or "none" (development only)`
+		needsKeysOrIDP = `"sasl" needs credentials: declare api_keys (keys or a state_file) or oidc.identity_pools, or set auth: none for development`
+	)
 	tests := []struct {
 		name string
 		yaml string
@@ -17,9 +22,9 @@ func TestValidationProblems(t *testing.T) {
 	}{
 		// auth
 		{
-			name: "auth is required; the problem has no line when the key is absent",
+			name: "auth defaults to sasl, which needs credentials; the problem has no line when the key is absent",
 			yaml: "upstream:\n  bootstrap: [127.0.0.1:19092]\n",
-			want: []Problem{{Path: "auth", Line: 0, Message: authRequired}},
+			want: []Problem{{Path: "auth", Line: 0, Message: needsKeysOrIDP}},
 		},
 		{
 			name: "auth set to an empty string",
@@ -29,7 +34,48 @@ func TestValidationProblems(t *testing.T) {
 		{
 			name: "unknown auth mode lists the accepted ones",
 			yaml: "auth: oauth\nupstream:\n  bootstrap: [127.0.0.1:19092]\n",
-			want: []Problem{{Path: "auth", Line: 1, Message: `must be one of none; got "oauth"`}},
+			want: []Problem{{Path: "auth", Line: 1, Message: `must be one of sasl, none; got "oauth"`}},
+		},
+
+		// authentication
+		{
+			name: "accounts and keys are checked",
+			yaml: "upstream:\n  bootstrap: [127.0.0.1:19092]\napi_keys:\n  accounts:\n    - id: payments\n  keys:\n    - id: short\n      secret_hash: md5$x\n      account: sa-nobody\n",
+			want: []Problem{
+				{Path: "api_keys.accounts[0].id", Line: 5, Message: `must be sa-… (service account) or u-… (user account), lower-case letters, digits and dashes; got "payments"`},
+				{Path: "api_keys.keys[0].id", Line: 7, Message: `must be 16 upper-case letters and digits; got "short"`},
+				{Path: "api_keys.keys[0].cluster", Line: 7, Message: "required when a key is declared (keys are scoped to one cluster id)"},
+				{Path: "api_keys.keys[0].secret_hash", Line: 8, Message: hashProblem("md5$x")},
+				{Path: "api_keys.keys[0].account", Line: 9, Message: `account "sa-nobody" is not declared in api_keys.accounts`},
+			},
+		},
+		{
+			name: "providers refuse symmetric algorithms and need audiences",
+			yaml: "upstream:\n  bootstrap: [127.0.0.1:19092]\noidc:\n  providers:\n    - name: corp\n      issuer: login.example.com\n      algorithms: [HS256, none, RS256]\n  identity_pools:\n    - id: pool-a\n      provider: corp\n      filter: 'true'\n",
+			want: []Problem{
+				{Path: "oidc.providers[0].audiences", Line: 5, Message: "required: the aud values a token may carry (at least one)"},
+				{Path: "oidc.providers[0].issuer", Line: 6, Message: `must be an absolute http(s) URL; got "login.example.com"`},
+				{Path: "oidc.providers[0].algorithms[0]", Line: 7, Message: `"HS256" is refused: only asymmetric algorithms are safe against public JWKS keys (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA)`},
+				{Path: "oidc.providers[0].algorithms[1]", Line: 7, Message: `"none" is refused: only asymmetric algorithms are safe against public JWKS keys (RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA)`},
+			},
+		},
+		{
+			name: "pool filters are compiled, errors carry their position",
+			yaml: "upstream:\n  bootstrap: [127.0.0.1:19092]\noidc:\n  providers:\n    - name: corp\n      issuer: https://idp\n      audiences: [kafka]\n  identity_pools:\n    - id: pool-a\n      provider: corp\n      filter: 'claims.aud == \"kafka\" &&'\n    - id: payments\n      provider: other\n      filter: 'true'\n      identity_claim: '42'\n",
+			want: []Problem{
+				{Path: "oidc.identity_pools[0].filter", Line: 11, Message: "CEL error at line 1, column 25 of the expression: Syntax error: mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}"},
+				{Path: "oidc.identity_pools[1].id", Line: 12, Message: `must start with "pool-"; got "payments"`},
+				{Path: "oidc.identity_pools[1].provider", Line: 13, Message: `provider "other" is not declared in oidc.providers`},
+				{Path: "oidc.identity_pools[1].identity_claim", Line: 15, Message: "CEL error: must yield string; this expression yields int"},
+			},
+		},
+		{
+			name: "an enabled mechanism needs its credentials",
+			yaml: "upstream:\n  bootstrap: [127.0.0.1:19092]\nlistener:\n  sasl_mechanisms: [OAUTHBEARER, SCRAM-SHA-256]\napi_keys:\n  state_file: /tmp/state.json\n",
+			want: []Problem{
+				{Path: "listener.sasl_mechanisms[1]", Line: 4, Message: `must be one of PLAIN, OAUTHBEARER; got "SCRAM-SHA-256"`},
+				{Path: "listener.sasl_mechanisms", Line: 4, Message: "OAUTHBEARER is enabled but no identity pool is declared in oidc.identity_pools"},
+			},
 		},
 
 		// listener
@@ -208,7 +254,7 @@ proxy.yaml:11: upstream.sasl.password: environment variable PROXY_PASSWORD is no
 proxy.yaml:13: limits.max_in_flight: must be between 1 and 100000; got -1
 proxy.yaml:14: limits.max_request_bytes: must be an integer; got "1MiB"
 proxy.yaml:16: log.level: must be one of debug, info, warn, error; got "trace"
-proxy.yaml: auth: required; set "none" to run without client authentication (development only)`
+proxy.yaml: auth: "sasl" needs credentials: declare api_keys (keys or a state_file) or oidc.identity_pools, or set auth: none for development`
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -225,7 +271,7 @@ proxy.yaml: auth: required; set "none" to run without client authentication (dev
 func TestValidateBuiltInCode(t *testing.T) {
 	c := Default()
 	want := []Problem{
-		{Path: "auth", Message: `required; set "none" to run without client authentication (development only)`},
+		{Path: "auth", Message: `"sasl" needs credentials: declare api_keys (keys or a state_file) or oidc.identity_pools, or set auth: none for development`},
 		{Path: "upstream.bootstrap", Message: "required: list the host:port of one or more upstream brokers"},
 	}
 	if got := c.Validate(); !reflect.DeepEqual(got, want) {
@@ -247,4 +293,10 @@ func TestValidateBuiltInCode(t *testing.T) {
 	if got := c.Validate(); len(got) != 1 || got[0].Path != "upstream.sasl.mechanism" {
 		t.Errorf("Validate() with lower-case mechanism = %s", formatProblems(got))
 	}
+}
+
+// hashProblem is what validation says of a malformed secret hash.
+func hashProblem(h string) string {
+	_, err := apikey.ParseHash(h)
+	return err.Error()
 }
