@@ -1,0 +1,344 @@
+package authn
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"reflect"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/audit"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/oauth"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/pool"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/store"
+)
+
+// lastUsedFlushInterval is how often last-use times of API keys are written
+// next to the state file, for `api-key list`.
+const lastUsedFlushInterval = 10 * time.Second
+
+// Options configure an Authenticator.
+type Options struct {
+	// Config is the validated, normalized configuration.
+	Config *config.Config
+	// ClusterID returns the cluster id keys are scoped to and
+	// logicalCluster must name; "" while it is not known yet.
+	ClusterID func() string
+	Log       *zap.Logger
+	// Registerer receives the metrics; nil skips registration.
+	Registerer prometheus.Registerer
+	// Audit receives one event per authentication; nil writes none.
+	Audit *audit.Sink
+}
+
+// Authenticator checks client logins against the current credentials. It is
+// safe for concurrent use; one serves every listener of a proxy.
+type Authenticator struct {
+	log       *zap.Logger
+	audit     *audit.Sink
+	metrics   *metrics
+	oauthM    *oauth.Metrics
+	clusterID func() string
+	throttle  *throttle
+
+	dir atomic.Pointer[directory]
+
+	// mu guards what rebuilding the directory needs, and the sessions.
+	mu        sync.Mutex
+	cfg       *config.Config
+	state     *store.State
+	providers map[string]*providerHandle // by name
+	ctx       context.Context            // set by Start; providers run in it
+	sessions  map[*Session]struct{}
+
+	lastUsedMu sync.Mutex
+	lastUsed   map[string]time.Time
+}
+
+type providerHandle struct {
+	cfg    config.OIDCProvider
+	p      *oauth.Provider
+	cancel context.CancelFunc
+}
+
+// New builds an Authenticator from the configuration's auth sections. It
+// does no network or file I/O beyond reading CA files; Start begins
+// watching the state file and fetching identity provider keys.
+func New(o Options) (*Authenticator, error) {
+	a := &Authenticator{
+		log:       o.Log,
+		audit:     o.Audit,
+		metrics:   newMetrics(o.Registerer),
+		oauthM:    oauth.NewMetrics(o.Registerer),
+		clusterID: o.ClusterID,
+		providers: map[string]*providerHandle{},
+		sessions:  map[*Session]struct{}{},
+		lastUsed:  map[string]time.Time{},
+		throttle:  newThrottle(),
+	}
+	if a.log == nil {
+		a.log = zap.NewNop()
+	}
+	if err := a.apply(o.Config, nil, false); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Mechanisms lists the enabled SASL mechanisms, in configuration order.
+func (a *Authenticator) Mechanisms() []string { return a.dir.Load().mechanisms }
+
+// Start loads the state file and watches it, starts refreshing identity
+// provider keys, and writes API key last-use times, until ctx ends.
+func (a *Authenticator) Start(ctx context.Context) {
+	a.mu.Lock()
+	a.ctx = ctx
+	for _, h := range a.providers {
+		a.startProvider(h)
+	}
+	stateFile := a.cfg.APIKeys.StateFile
+	poll := a.cfg.APIKeys.StatePollInterval.D()
+	a.mu.Unlock()
+	if stateFile == "" {
+		return
+	}
+	go store.Watch(ctx, stateFile, poll, func(st *store.State, err error) {
+		if err != nil {
+			a.metrics.reloads.WithLabelValues("error").Inc()
+			a.log.Error("state file unreadable; keeping the credentials loaded before", zap.String("path", stateFile), zap.Error(err))
+			return
+		}
+		a.mu.Lock()
+		cfg := a.cfg
+		a.mu.Unlock()
+		if err := a.apply(cfg, st, true); err != nil {
+			a.log.Error("state file rejected; keeping the credentials loaded before", zap.String("path", stateFile), zap.Error(err))
+		}
+	})
+	go a.flushLastUsed(ctx, stateFile)
+}
+
+// Reload replaces the configuration's credentials (accounts, keys,
+// providers, pools, mechanisms) and session settings. Sessions whose
+// credential is gone are closed.
+func (a *Authenticator) Reload(cfg *config.Config) error {
+	a.mu.Lock()
+	st := a.state
+	a.mu.Unlock()
+	return a.apply(cfg, st, true)
+}
+
+// apply builds and installs a directory from cfg and st.
+func (a *Authenticator) apply(cfg *config.Config, st *store.State, revoke bool) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	keys, accounts, warnings := buildKeys(&cfg.APIKeys, st)
+	for _, w := range warnings {
+		a.log.Warn("api key skipped", zap.Error(w))
+	}
+	providers, err := a.syncProviders(cfg.OIDC)
+	if err != nil {
+		a.metrics.reloads.WithLabelValues("error").Inc()
+		return err
+	}
+	var pools []*pool.Pool
+	for _, pc := range cfg.OIDC.IdentityPools {
+		p, err := pool.Compile(pool.Config{ID: pc.ID, Provider: pc.Provider, IdentityClaim: pc.IdentityClaim, Filter: pc.Filter})
+		if err != nil {
+			a.metrics.reloads.WithLabelValues("error").Inc()
+			return fmt.Errorf("identity pool %s: %w", pc.ID, err)
+		}
+		pools = append(pools, p)
+	}
+	d := &directory{
+		keys:        keys,
+		accounts:    accounts,
+		providers:   providers,
+		pools:       pool.NewSet(pools),
+		mechanisms:  slices.Clone(cfg.Listener.SASLMechanisms),
+		clusterID:   cfg.Authentication.ClusterID,
+		maxLifetime: cfg.Authentication.MaxSessionLifetime.D(),
+		delay:       cfg.Authentication.FailureDelay.D(),
+	}
+	a.cfg, a.state = cfg, st
+	a.throttle.configure(cfg.Authentication.FailureWindow.D(), cfg.Authentication.MaxFailuresPerSource, cfg.Authentication.MaxFailuresPerKey)
+	a.dir.Store(d)
+	a.metrics.reloads.WithLabelValues("ok").Inc()
+	if revoke {
+		a.revokeLocked(d)
+	}
+	return nil
+}
+
+// syncProviders keeps running providers whose configuration is unchanged,
+// creates new ones and stops removed ones. It returns the providers by
+// issuer.
+func (a *Authenticator) syncProviders(cfg config.OIDC) (map[string]*oauth.Provider, error) {
+	next := map[string]*providerHandle{}
+	byIssuer := map[string]*oauth.Provider{}
+	for _, pc := range cfg.Providers {
+		if old, ok := a.providers[pc.Name]; ok && reflect.DeepEqual(old.cfg, pc) {
+			next[pc.Name] = old
+			byIssuer[pc.Issuer] = old.p
+			continue
+		}
+		client, err := httpClient(pc.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("oidc provider %s: %w", pc.Name, err)
+		}
+		p, err := oauth.NewProvider(oauth.ProviderConfig{
+			Name:                   pc.Name,
+			Issuer:                 pc.Issuer,
+			JWKSURI:                pc.JWKSURI,
+			Audiences:              pc.Audiences,
+			ClockSkew:              pc.ClockSkew.D(),
+			Algorithms:             pc.Algorithms,
+			JWKSRefresh:            pc.JWKSRefresh.D(),
+			JWKSMinRefreshInterval: pc.JWKSMinRefreshInterval.D(),
+			MaxTokenBytes:          cfg.MaxTokenBytes,
+			HTTPClient:             client,
+		}, a.log, a.oauthM)
+		if err != nil {
+			return nil, fmt.Errorf("oidc provider %s: %w", pc.Name, err)
+		}
+		next[pc.Name] = &providerHandle{cfg: pc, p: p}
+		byIssuer[pc.Issuer] = p
+	}
+	for name, h := range a.providers {
+		if next[name] != h && h.cancel != nil {
+			h.cancel()
+		}
+	}
+	for _, h := range next {
+		if h.cancel == nil && a.ctx != nil {
+			a.startProvider(h)
+		}
+	}
+	a.providers = next
+	return byIssuer, nil
+}
+
+func (a *Authenticator) startProvider(h *providerHandle) {
+	ctx, cancel := context.WithCancel(a.ctx)
+	h.cancel = cancel
+	h.p.Start(ctx)
+}
+
+func httpClient(caFile string) (*http.Client, error) {
+	if caFile == "" {
+		return &http.Client{Timeout: 10 * time.Second}, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca_file %s: no certificates", caFile)
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return &http.Client{Timeout: 10 * time.Second, Transport: t}, nil
+}
+
+// revokeLocked closes the sessions whose credential is not in d.
+func (a *Authenticator) revokeLocked(d *directory) {
+	for s := range a.sessions {
+		id := s.identity.Load()
+		if id == nil || d.stillValid(id) {
+			continue
+		}
+		a.log.Info("closing connection: its credential was removed",
+			zap.String("principal", id.Principal), zap.String("api_key", id.APIKey),
+			zap.String("identity_pool", id.Pool), zap.String("client", s.source))
+		a.metrics.revoked.Inc()
+		delete(a.sessions, s)
+		a.metrics.sessions.WithLabelValues(id.Mechanism).Dec()
+		s.revoked.Store(true)
+		if s.onRevoke != nil {
+			go s.onRevoke()
+		}
+	}
+}
+
+func (a *Authenticator) register(s *Session, mech string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.sessions[s]; ok {
+		return
+	}
+	a.sessions[s] = struct{}{}
+	a.metrics.sessions.WithLabelValues(mech).Inc()
+	// A credential removed while this login was being checked.
+	if id := s.identity.Load(); id != nil && !a.dir.Load().stillValid(id) {
+		a.revokeLocked(a.dir.Load())
+	}
+}
+
+func (a *Authenticator) unregister(s *Session) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.sessions[s]; !ok {
+		return
+	}
+	delete(a.sessions, s)
+	if id := s.identity.Load(); id != nil {
+		a.metrics.sessions.WithLabelValues(id.Mechanism).Dec()
+	}
+}
+
+func (a *Authenticator) touchKey(id string, now time.Time) {
+	a.lastUsedMu.Lock()
+	a.lastUsed[id] = now
+	a.lastUsedMu.Unlock()
+}
+
+// flushLastUsed merges recent key use into the state file's companion.
+func (a *Authenticator) flushLastUsed(ctx context.Context, stateFile string) {
+	t := time.NewTicker(lastUsedFlushInterval)
+	defer t.Stop()
+	flush := func() {
+		a.lastUsedMu.Lock()
+		seen := a.lastUsed
+		a.lastUsed = map[string]time.Time{}
+		a.lastUsedMu.Unlock()
+		if len(seen) == 0 {
+			return
+		}
+		if err := store.MergeLastUsed(stateFile, seen); err != nil {
+			a.log.Warn("cannot record API key last use", zap.String("path", stateFile), zap.Error(err))
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			flush()
+			return
+		case <-t.C:
+			flush()
+		}
+	}
+}
+
+// errUnknownCluster fails logins while the cluster id is not known, since
+// key scopes and logicalCluster cannot be checked.
+var errUnknownCluster = errors.New("the cluster id is not known yet (upstream unreachable and authentication.cluster_id unset)")
+
+func (a *Authenticator) currentClusterID(d *directory) string {
+	id := d.clusterID
+	if id == "" && a.clusterID != nil {
+		id = a.clusterID()
+	}
+	return id
+}

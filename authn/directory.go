@@ -1,0 +1,94 @@
+package authn
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/oauth"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/pool"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/store"
+)
+
+// directory is one immutable snapshot of every credential a login is checked
+// against. The Authenticator swaps whole snapshots, so a login sees either
+// the old or the new credentials, never a mix.
+type directory struct {
+	keys       map[string]*keyEntry // by key id
+	accounts   map[string]bool
+	providers  map[string]*oauth.Provider // by issuer
+	pools      *pool.Set
+	mechanisms []string
+
+	// Settings that take effect with the snapshot.
+	clusterID   string // configured; "" means the upstream's
+	maxLifetime time.Duration
+	delay       time.Duration
+}
+
+// keyEntry is one API key as the login path needs it.
+type keyEntry struct {
+	id      string
+	account string
+	cluster string
+	hash    apikey.Hash
+	source  string // "config" or "state file", for logs
+}
+
+// buildKeys merges the keys and accounts of the configuration and the state
+// file. A key or account in both is taken from the configuration; problems
+// with individual state file entries are returned as warnings and the entry
+// is skipped, so one bad entry never locks everybody out.
+func buildKeys(cfg *config.APIKeys, st *store.State) (keys map[string]*keyEntry, accounts map[string]bool, warnings []error) {
+	keys = map[string]*keyEntry{}
+	accounts = map[string]bool{}
+	for _, a := range cfg.Accounts {
+		accounts[a.ID] = true
+	}
+	for _, k := range cfg.Keys {
+		h, err := apikey.ParseHash(k.SecretHash)
+		if err != nil { // validated when the configuration loaded
+			warnings = append(warnings, fmt.Errorf("config key %s: %w", k.ID, err))
+			continue
+		}
+		keys[k.ID] = &keyEntry{id: k.ID, account: k.Account, cluster: k.Cluster, hash: h, source: "config"}
+	}
+	if st == nil {
+		return keys, accounts, warnings
+	}
+	for _, a := range st.Accounts {
+		accounts[a.ID] = true
+	}
+	for _, k := range st.Keys {
+		if _, dup := keys[k.ID]; dup {
+			warnings = append(warnings, fmt.Errorf("state file key %s is also in the configuration; the configuration's is used", k.ID))
+			continue
+		}
+		if !apikey.ValidKeyID(k.ID) {
+			warnings = append(warnings, fmt.Errorf("state file key %q: invalid key id; skipped", k.ID))
+			continue
+		}
+		h, err := apikey.ParseHash(k.SecretHash)
+		if err != nil {
+			warnings = append(warnings, fmt.Errorf("state file key %s: %w; skipped", k.ID, err))
+			continue
+		}
+		keys[k.ID] = &keyEntry{id: k.ID, account: k.Account, cluster: k.Cluster, hash: h, source: "state file"}
+	}
+	return keys, accounts, warnings
+}
+
+// stillValid reports whether an authenticated identity's credential is
+// still in d: its key and account for PLAIN, its pool for OAUTHBEARER.
+func (d *directory) stillValid(id *Identity) bool {
+	switch id.Mechanism {
+	case config.ClientPlain:
+		k, ok := d.keys[id.APIKey]
+		return ok && k.account == id.Account && d.accounts[id.Account]
+	case config.ClientOAuthBearer:
+		p, ok := d.pools.Get(id.Pool)
+		return ok && p.Provider == id.Provider
+	}
+	return false
+}

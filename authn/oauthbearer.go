@@ -1,0 +1,166 @@
+package authn
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Extension names Confluent-style clients send with OAUTHBEARER.
+const (
+	ExtensionIdentityPool   = "identityPoolId"
+	ExtensionLogicalCluster = "logicalCluster"
+)
+
+// maxExtensions bounds the key=value pairs of one client-first message.
+const maxExtensions = 32
+
+// OAuthBearerMessage is a decoded OAUTHBEARER client-first message
+// (RFC 7628 section 3.1).
+type OAuthBearerMessage struct {
+	AuthzID    string
+	Token      string
+	Extensions map[string]string
+}
+
+// oauthFailure is the server challenge that tells the client its token was
+// refused (RFC 7628 section 3.2.2); the client answers with a single kvsep.
+var oauthFailure = []byte(`{"status":"invalid_token"}`)
+
+const kvsep = 0x01
+
+// ParseOAuthBearer decodes
+//
+//	gs2-header kvsep *(key=value kvsep) kvsep
+//
+// where gs2-header is "n,", "y," or "p=…," then "[a=authzid]," and one of
+// the pairs is "auth=Bearer <token>". Keys other than auth are extensions
+// ([A-Za-z]+); values are printable. Channel binding is not supported, as
+// in Kafka.
+func ParseOAuthBearer(msg []byte) (OAuthBearerMessage, error) {
+	var m OAuthBearerMessage
+	if !utf8.Valid(msg) {
+		return m, errors.New("OAUTHBEARER message is not valid UTF-8")
+	}
+	s := string(msg)
+	switch {
+	case strings.HasPrefix(s, "n,"), strings.HasPrefix(s, "y,"):
+		s = s[2:]
+	case strings.HasPrefix(s, "p="):
+		return m, errors.New("OAUTHBEARER channel binding is not supported")
+	default:
+		return m, errors.New(`OAUTHBEARER message must start with the GS2 header "n,"`)
+	}
+	comma := strings.IndexByte(s, ',')
+	if comma < 0 {
+		return m, errors.New("OAUTHBEARER GS2 header is not terminated by ','")
+	}
+	if authz := s[:comma]; authz != "" {
+		if !strings.HasPrefix(authz, "a=") {
+			return m, fmt.Errorf("OAUTHBEARER GS2 header has an unknown attribute")
+		}
+		v, err := saslName(authz[2:])
+		if err != nil {
+			return m, err
+		}
+		m.AuthzID = v
+	}
+	s = s[comma+1:]
+	if len(s) < 3 || s[0] != kvsep || !strings.HasSuffix(s, "\x01\x01") {
+		return m, errors.New("OAUTHBEARER key/value pairs must be enclosed by \\x01 and end with \\x01\\x01")
+	}
+	pairs := strings.Split(s[1:len(s)-2], "\x01")
+	m.Extensions = map[string]string{}
+	seenAuth := false
+	for _, kv := range pairs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || !validKey(k) {
+			return m, errors.New("OAUTHBEARER key/value pair is malformed")
+		}
+		if !validValue(v) {
+			return m, fmt.Errorf("OAUTHBEARER value of %q has characters outside the allowed range", k)
+		}
+		if k == "auth" {
+			if seenAuth {
+				return m, errors.New("OAUTHBEARER auth is given twice")
+			}
+			seenAuth = true
+			scheme, token, ok := strings.Cut(v, " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") {
+				return m, errors.New(`OAUTHBEARER auth must be "Bearer <token>"`)
+			}
+			token = strings.Trim(token, " ")
+			if token == "" || strings.ContainsAny(token, " \t") {
+				return m, errors.New("OAUTHBEARER bearer token is empty or has spaces")
+			}
+			m.Token = token
+			continue
+		}
+		if _, dup := m.Extensions[k]; dup {
+			return m, fmt.Errorf("OAUTHBEARER extension %q is given twice", k)
+		}
+		if len(m.Extensions) == maxExtensions {
+			return m, errors.New("OAUTHBEARER message has too many extensions")
+		}
+		m.Extensions[k] = v
+	}
+	if !seenAuth {
+		return m, errors.New("OAUTHBEARER message has no auth=Bearer token")
+	}
+	return m, nil
+}
+
+// saslName decodes an RFC 5801 saslname (",=" escaped as "=2C", "=3D").
+func saslName(s string) (string, error) {
+	if !strings.Contains(s, "=") {
+		return s, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '=' {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch {
+		case strings.HasPrefix(s[i:], "=2C"):
+			b.WriteByte(',')
+		case strings.HasPrefix(s[i:], "=3D"):
+			b.WriteByte('=')
+		default:
+			return "", errors.New("OAUTHBEARER authzid has an invalid escape")
+		}
+		i += 2
+	}
+	return b.String(), nil
+}
+
+// validKey reports whether k is an RFC 7628 key: 1*ALPHA.
+func validKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i] | 0x20
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+// validValue reports whether v is an RFC 7628 value: *(VCHAR / SP / HTAB /
+// CR / LF).
+func validValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if (c < 0x21 || c > 0x7e) && c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
+// isKVSep reports whether msg is the client's answer to an error challenge.
+func isKVSep(msg []byte) bool { return bytes.Equal(msg, []byte{kvsep}) }
