@@ -23,6 +23,14 @@ type apiSpec struct {
 	rewrite     rewriteFunc
 	walk        walkFunc
 	rewriteFrom int16
+	// local APIs are answered by the proxy (local.go); ApiVersions
+	// advertises the proxy's own version range for them, whatever the
+	// upstream broker supports.
+	local bool
+	// preAuth APIs may be sent before SASL authentication completes, and
+	// after a session expires; any other request then closes the
+	// connection.
+	preAuth bool
 }
 
 // walkFunc relays one response while it streams; hdr holds its size and
@@ -49,6 +57,8 @@ var clientAPIs = []struct {
 	rewrite     rewriteFunc
 	walk        walkFunc
 	rewriteFrom int16
+	local       bool
+	preAuth     bool
 }{
 	{req: new(kmsg.ProduceRequest), rewrite: rewriteProduce, rewriteFrom: 10},
 	{req: new(kmsg.FetchRequest), walk: (*clientConn).relayFetch, rewriteFrom: 16},
@@ -63,8 +73,8 @@ var clientAPIs = []struct {
 	{req: new(kmsg.SyncGroupRequest)},
 	{req: new(kmsg.DescribeGroupsRequest)},
 	{req: new(kmsg.ListGroupsRequest)},
-	{req: new(kmsg.SASLHandshakeRequest)},
-	{req: new(kmsg.ApiVersionsRequest)},
+	{req: new(kmsg.SASLHandshakeRequest), local: true, preAuth: true},
+	{req: new(kmsg.ApiVersionsRequest), local: true, preAuth: true},
 	{req: new(kmsg.CreateTopicsRequest)},
 	{req: new(kmsg.DeleteTopicsRequest)},
 	{req: new(kmsg.DeleteRecordsRequest)},
@@ -81,6 +91,7 @@ var clientAPIs = []struct {
 	{req: new(kmsg.AlterConfigsRequest)},
 	{req: new(kmsg.AlterReplicaLogDirsRequest)},
 	{req: new(kmsg.DescribeLogDirsRequest)},
+	{req: new(kmsg.SASLAuthenticateRequest), local: true, preAuth: true},
 	{req: new(kmsg.CreatePartitionsRequest)},
 	{req: new(kmsg.DeleteGroupsRequest)},
 	{req: new(kmsg.ElectLeadersRequest)},
@@ -132,6 +143,8 @@ func buildAPITable() [kmsg.MaxKey + 1]*apiSpec {
 			rewrite:      row.rewrite,
 			walk:         row.walk,
 			rewriteFrom:  row.rewriteFrom,
+			local:        row.local,
+			preAuth:      row.preAuth,
 		}
 	}
 	return t

@@ -51,8 +51,8 @@ func intersectVersions(upstream *kmsg.ApiVersionsResponse) []kmsg.ApiVersionsRes
 	out := make([]kmsg.ApiVersionsResponseApiKey, 0, len(upstream.ApiKeys)+1)
 	for _, k := range upstream.ApiKeys {
 		spec := lookupAPI(k.ApiKey)
-		if spec == nil {
-			continue
+		if spec == nil || (spec.local && spec != apiVersionsSpec) {
+			continue // unsupported, or answered by the proxy (below)
 		}
 		if spec == apiVersionsSpec {
 			// Speak no newer ApiVersions than the broker, whose
@@ -66,5 +66,19 @@ func intersectVersions(upstream *kmsg.ApiVersionsResponse) []kmsg.ApiVersionsRes
 		}
 		out = append(out, kmsg.ApiVersionsResponseApiKey{ApiKey: k.ApiKey, MinVersion: lo, MaxVersion: hi})
 	}
+	for _, spec := range localSpecs {
+		out = append(out, kmsg.ApiVersionsResponseApiKey{ApiKey: spec.key, MaxVersion: spec.maxVersion})
+	}
 	return append(out, self)
 }
+
+// localSpecs are the APIs other than ApiVersions that the proxy answers
+// itself, in key order.
+var localSpecs = func() (out []*apiSpec) {
+	for _, spec := range apiTable {
+		if spec != nil && spec.local && spec != apiVersionsSpec {
+			out = append(out, spec)
+		}
+	}
+	return out
+}()

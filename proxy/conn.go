@@ -14,6 +14,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
 )
 
 // pending is one request awaiting its response in the in-flight queue.
@@ -55,6 +57,15 @@ type clientConn struct {
 
 	draining  chan struct{}
 	drainOnce sync.Once
+
+	// sess is the connection's SASL state; nil when auth is none. rawSASL
+	// is set after a SaslHandshake v0: the frames that follow are bare
+	// SASL tokens until the login completes. authTimer closes a connection
+	// that has not logged in within the authentication timeout. All three
+	// belong to the reading goroutine.
+	sess      *authn.Session
+	rawSASL   bool
+	authTimer *time.Timer
 }
 
 func newClientConn(s *Server, nc net.Conn, node int32, kind string) *clientConn {
@@ -89,6 +100,12 @@ func (c *clientConn) serve() {
 			c.nc.Close()
 			return
 		}
+	}
+	if a := c.s.auth; a != nil {
+		c.sess = a.NewSession(c.nc.RemoteAddr().String(), c.revoke)
+		defer c.sess.Close()
+		c.authTimer = time.AfterFunc(c.s.cfg.Authentication.Timeout.D(), c.authTimeout)
+		defer c.authTimer.Stop()
 	}
 	go c.writeLoop()
 	err := c.readLoop()
@@ -150,6 +167,9 @@ func (c *clientConn) readLoop() error {
 func (c *clientConn) handleRequest(f frame) (*pending, error) {
 	m := c.s.metrics
 	payload := f.payload()
+	if c.rawSASL {
+		return c.handleRawSASL(payload)
+	}
 	key, version, corr, err := peekRequestHeader(payload)
 	if err != nil {
 		m.requestsRejected.WithLabelValues(reasonMalformed).Inc()
@@ -161,6 +181,18 @@ func (c *clientConn) handleRequest(f frame) (*pending, error) {
 		return nil, fmt.Errorf("unsupported api key %d (version %d): refused", key, version)
 	}
 	p := &pending{spec: spec, version: version, correlationID: corr, start: time.Now()}
+	if c.sess != nil && !spec.preAuth {
+		// The pre-auth gate: nothing but ApiVersions and SASL before a
+		// login, or after the session expired without re-authenticating.
+		if !c.sess.Authenticated() {
+			m.requestsRejected.WithLabelValues(reasonUnauthenticated).Inc()
+			return nil, fmt.Errorf("%s request before SASL authentication: refused", spec.name)
+		}
+		if c.sess.Expired(p.start) {
+			m.requestsRejected.WithLabelValues(reasonSessionExpired).Inc()
+			return nil, fmt.Errorf("%s request after the SASL session expired without re-authentication: refused", spec.name)
+		}
+	}
 	m.requests[key].Inc()
 	if version < 0 || version > spec.maxVersion {
 		if spec == apiVersionsSpec {
@@ -218,6 +250,7 @@ func (c *clientConn) forward(f frame) error {
 		c.s.metrics.upstreamErrors.WithLabelValues(reasonWrite).Inc()
 		return fmt.Errorf("upstream %s: write: %w", c.up.addr, err)
 	}
+	c.s.metrics.upstreamBytesSent.Add(float64(len(f.buf)))
 	if c.br.Buffered() == 0 {
 		if err := c.up.bw.Flush(); err != nil {
 			c.s.metrics.upstreamErrors.WithLabelValues(reasonWrite).Inc()
@@ -244,6 +277,7 @@ func (c *clientConn) ensureUpstream() error {
 	}
 	c.up = up
 	c.s.metrics.upstreamActive.Inc()
+	c.s.metrics.upstreamOpened.Inc()
 	return nil
 }
 
@@ -295,6 +329,21 @@ func (c *clientConn) isDraining() bool {
 
 // abort closes both sides at once.
 func (c *clientConn) abort() { c.close() }
+
+// revoke closes the connection because its credential was removed.
+func (c *clientConn) revoke() {
+	c.log.Info("closing connection: its credential was removed")
+	c.close()
+}
+
+// authTimeout closes a connection that has not logged in in time.
+func (c *clientConn) authTimeout() {
+	if !c.sess.Authenticated() {
+		c.log.Info("closing connection: no SASL login within the authentication timeout",
+			zap.Duration("timeout", c.s.cfg.Authentication.Timeout.D()))
+		c.close()
+	}
+}
 
 func (c *clientConn) close() {
 	c.upMu.Lock()

@@ -1,10 +1,16 @@
 package proxy
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"time"
 
+	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
 )
 
 // localHandler answers a request inside the proxy. It returns the response
@@ -13,18 +19,31 @@ import (
 type localHandler func(c *clientConn, req kmsg.Request) (body []byte, closeAfter bool, err error)
 
 // localHandlers lists the APIs the proxy answers itself, by key. Nothing
-// about them is forwarded upstream.
-var localHandlers = func() (t [kmsg.MaxKey + 1]localHandler) {
-	t[kmsg.ApiVersions] = handleApiVersions
-	t[kmsg.SASLHandshake] = handleSASLHandshakeNoAuth
-	return t
-}()
+// about them is forwarded upstream. It is filled in init because the
+// handlers lead back to the request path that reads it.
+var localHandlers [kmsg.MaxKey + 1]localHandler
+
+func init() {
+	localHandlers[kmsg.ApiVersions] = handleApiVersions
+	localHandlers[kmsg.SASLHandshake] = handleSASLHandshake
+	localHandlers[kmsg.SASLAuthenticate] = handleSASLAuthenticate
+}
 
 // handleApiVersions answers from the upstream broker's own ApiVersions
 // answer, narrowed to what the proxy supports.
 func handleApiVersions(c *clientConn, req kmsg.Request) ([]byte, bool, error) {
 	r := req.(*kmsg.ApiVersionsRequest)
 	upstream := c.upstreamVersions()
+	if upstream == nil && c.sess != nil && !c.sess.Authenticated() {
+		// Before a login nothing is sent upstream for this client: ask
+		// over the proxy's own control connection.
+		ctx, cancel := context.WithTimeout(context.Background(), c.s.dialer.timeout)
+		err := c.s.refreshMetadata(ctx)
+		cancel()
+		if upstream = c.upstreamVersions(); upstream == nil {
+			return nil, false, fmt.Errorf("api versions: upstream unavailable: %w", err)
+		}
+	}
 	if upstream == nil {
 		if err := c.ensureUpstream(); err != nil {
 			return nil, false, fmt.Errorf("api versions: %w", err)
@@ -56,12 +75,85 @@ func (c *clientConn) upstreamVersions() *kmsg.ApiVersionsResponse {
 	return c.s.cachedVersions(c.node)
 }
 
-// handleSASLHandshakeNoAuth answers a client that tries SASL against a proxy
-// running without client authentication: no mechanism is enabled.
-func handleSASLHandshakeNoAuth(_ *clientConn, req kmsg.Request) ([]byte, bool, error) {
+// handleSASLHandshake selects the client's SASL mechanism. An unsupported
+// mechanism is answered with the enabled list, then the connection closes,
+// as a broker does. After a v0 handshake the client sends bare SASL tokens.
+func handleSASLHandshake(c *clientConn, req kmsg.Request) ([]byte, bool, error) {
+	r := req.(*kmsg.SASLHandshakeRequest)
 	resp := kmsg.NewPtrSASLHandshakeResponse()
-	resp.Version = req.GetVersion()
-	resp.ErrorCode = kerr.UnsupportedSaslMechanism.Code
-	resp.SupportedMechanisms = []string{}
+	resp.Version = r.Version
+	if c.sess == nil {
+		// Client authentication is off: no mechanism is enabled.
+		resp.ErrorCode = kerr.UnsupportedSaslMechanism.Code
+		resp.SupportedMechanisms = []string{}
+		return resp.AppendTo(nil), true, nil
+	}
+	enabled, ok := c.sess.Handshake(r.Mechanism)
+	resp.SupportedMechanisms = enabled
+	if !ok {
+		resp.ErrorCode = kerr.UnsupportedSaslMechanism.Code
+		return resp.AppendTo(nil), true, nil
+	}
+	c.rawSASL = r.Version == 0
 	return resp.AppendTo(nil), false, nil
+}
+
+// handleSASLAuthenticate runs one step of the client's login. A failed
+// login is answered with a generic message and the connection closes.
+func handleSASLAuthenticate(c *clientConn, req kmsg.Request) ([]byte, bool, error) {
+	r := req.(*kmsg.SASLAuthenticateRequest)
+	resp := kmsg.NewPtrSASLAuthenticateResponse()
+	resp.Version = r.Version
+	resp.SASLAuthBytes = []byte{}
+	if c.sess == nil {
+		msg := "SASL authentication is not enabled on this listener"
+		resp.ErrorCode = kerr.IllegalSaslState.Code
+		resp.ErrorMessage = &msg
+		return resp.AppendTo(nil), true, nil
+	}
+	step := c.authenticate(r.Version, r.SASLAuthBytes)
+	if step.Failed {
+		resp.ErrorCode = kerr.SaslAuthenticationFailed.Code
+		if step.Code == authn.CodeIllegalState {
+			resp.ErrorCode = kerr.IllegalSaslState.Code
+		}
+		resp.ErrorMessage = &step.Message
+		return resp.AppendTo(nil), true, nil
+	}
+	if step.Response != nil {
+		resp.SASLAuthBytes = step.Response
+	}
+	resp.SessionLifetimeMillis = step.Lifetime.Milliseconds()
+	return resp.AppendTo(nil), false, nil
+}
+
+// handleRawSASL answers a bare SASL token sent after a v0 handshake. A
+// failed login closes the connection without an answer: the raw protocol
+// has no way to carry an error.
+func (c *clientConn) handleRawSASL(token []byte) (*pending, error) {
+	step := c.authenticate(0, token)
+	if step.Failed {
+		return nil, errors.New("SASL authentication failed (raw v0 tokens): closing")
+	}
+	if step.Complete {
+		c.rawSASL = false
+	}
+	out := make([]byte, 0, 4+len(step.Response))
+	out = kbin.AppendInt32(out, int32(len(step.Response)))
+	return &pending{spec: saslAuthenticateSpec, start: time.Now(), local: append(out, step.Response...)}, nil
+}
+
+// saslAuthenticateSpec accounts raw SASL tokens in the metrics.
+var saslAuthenticateSpec = apiTable[kmsg.SASLAuthenticate.Int16()]
+
+// authenticate runs a login step, bounded by the authentication timeout,
+// and stops the login timer once the client is in.
+func (c *clientConn) authenticate(version int16, msg []byte) authn.Step {
+	ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.Authentication.Timeout.D())
+	defer cancel()
+	step := c.sess.Authenticate(ctx, version, msg)
+	if step.Complete {
+		c.authTimer.Stop()
+	}
+	return step
 }

@@ -18,6 +18,8 @@ const (
 	reasonUnsupportedVersion = "unsupported_version"
 	reasonMalformed          = "malformed"
 	reasonFrameTooLarge      = "frame_too_large"
+	reasonUnauthenticated    = "unauthenticated"
+	reasonSessionExpired     = "session_expired"
 	reasonDial               = "dial"
 	reasonRead               = "read"
 	reasonWrite              = "write"
@@ -31,6 +33,8 @@ type metrics struct {
 	connectionsActive   *prometheus.GaugeVec
 	connectionsTotal    *prometheus.CounterVec
 	upstreamActive      prometheus.Gauge
+	upstreamOpened      prometheus.Counter
+	upstreamBytesSent   prometheus.Counter
 	requestsRejected    *prometheus.CounterVec
 	upstreamErrors      *prometheus.CounterVec
 	clientBytesReceived prometheus.Counter
@@ -57,6 +61,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		upstreamActive: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: ns, Name: "upstream_connections_active",
 			Help: "Open connections to upstream brokers carrying client traffic.",
+		}),
+		upstreamOpened: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Name: "upstream_connections_total",
+			Help: "Connections opened to upstream brokers to carry client traffic.",
+		}),
+		upstreamBytesSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Name: "upstream_forwarded_bytes_total",
+			Help: "Bytes of client request frames forwarded to upstream brokers.",
 		}),
 		requestsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Name: "requests_rejected_total",
@@ -105,7 +117,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	// Export every series from the start, at zero, so that rates and
 	// alerts work before the first event.
-	for _, r := range []string{reasonUnsupportedAPI, reasonUnsupportedVersion, reasonMalformed, reasonFrameTooLarge} {
+	for _, r := range []string{reasonUnsupportedAPI, reasonUnsupportedVersion, reasonMalformed, reasonFrameTooLarge, reasonUnauthenticated, reasonSessionExpired} {
 		m.requestsRejected.WithLabelValues(r)
 	}
 	for _, r := range []string{reasonDial, reasonRead, reasonWrite, reasonProtocol, reasonUnknownBroker} {
@@ -120,7 +132,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.connectionsTotal.WithLabelValues(l)
 	}
 	if reg != nil {
-		reg.MustRegister(m.connectionsActive, m.connectionsTotal, m.upstreamActive, m.requestsRejected,
+		reg.MustRegister(m.connectionsActive, m.connectionsTotal, m.upstreamActive, m.upstreamOpened, m.upstreamBytesSent, m.requestsRejected,
 			m.upstreamErrors, m.clientBytesReceived, m.clientBytesSent, m.metadataRefreshes, m.upstreamReauths, m.brokersKnown,
 			requests, latency)
 	}

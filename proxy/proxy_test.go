@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
 
@@ -78,6 +79,13 @@ func startProxy(t testing.TB, upstream []string, edit func(*config.Config), fake
 	srv, err := NewServer(cfg, log, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.Auth == config.AuthSASL {
+		a, err := authn.New(authn.Options{Config: cfg, ClusterID: srv.ClusterID, Log: log.Named("authn")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.SetAuthenticator(a)
 	}
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)

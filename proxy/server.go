@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
 
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
 
@@ -30,7 +31,8 @@ type Server struct {
 	metrics *metrics
 	dialer  *dialer
 	tls     *tls.Config // client-facing; nil for plaintext
-	host    string      // interface the listeners bind
+	auth    *authn.Authenticator
+	host    string // interface the listeners bind
 
 	// brokers maps node id to the upstream host:port; listeners holds the
 	// client-facing listener of each node.
@@ -96,6 +98,9 @@ func NewServer(cfg *config.Config, log *zap.Logger, reg prometheus.Registerer) (
 // port for each) and starts serving. An unreachable upstream is not an
 // error: the proxy keeps retrying in the background and reports not ready.
 func (s *Server) Start(ctx context.Context) error {
+	if s.cfg.Auth != config.AuthNone && s.auth == nil {
+		return fmt.Errorf("auth is %q but no authenticator was set: refusing to serve unauthenticated clients", s.cfg.Auth)
+	}
 	ln, err := s.listen(s.cfg.Listener.Address)
 	if err != nil {
 		return fmt.Errorf("bootstrap listener: %w", err)
@@ -114,6 +119,20 @@ func (s *Server) Start(ctx context.Context) error {
 	go s.acceptLoop(ln, bootstrapNode)
 	go s.refreshLoop(rctx)
 	return nil
+}
+
+// SetAuthenticator makes every client log in through a before anything it
+// sends is forwarded. It must be called before Start unless auth is none.
+func (s *Server) SetAuthenticator(a *authn.Authenticator) { s.auth = a }
+
+// ClusterID is the upstream cluster's id, or "" until it is known.
+func (s *Server) ClusterID() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.clusterID == nil {
+		return ""
+	}
+	return *s.clusterID
 }
 
 // BootstrapAddr is the bound bootstrap address.
@@ -432,4 +451,41 @@ func (s *Server) shutdown(ctx context.Context) error {
 	}
 	s.controlMu.Unlock()
 	return err
+}
+
+// UpstreamClusterID asks the upstream cluster of cfg for its cluster id,
+// logging in as the proxy does. The api-key command uses it to scope new
+// keys when authentication.cluster_id is not set.
+func UpstreamClusterID(ctx context.Context, cfg *config.Config) (string, error) {
+	d, err := newDialer(cfg)
+	if err != nil {
+		return "", err
+	}
+	var errs []error
+	for _, addr := range cfg.Upstream.Bootstrap {
+		id, err := func() (string, error) {
+			u, err := d.dial(ctx, addr)
+			if err != nil {
+				return "", err
+			}
+			defer u.Close()
+			req := kmsg.NewPtrMetadataRequest()
+			req.Version = u.version(req.Key(), req.MaxVersion())
+			req.Topics = []kmsg.MetadataRequestTopic{}
+			_ = u.nc.SetDeadline(time.Now().Add(d.timeout))
+			resp, err := u.roundTrip(req)
+			if err != nil {
+				return "", fmt.Errorf("upstream %s: metadata: %w", addr, err)
+			}
+			if id := resp.(*kmsg.MetadataResponse).ClusterID; id != nil && *id != "" {
+				return *id, nil
+			}
+			return "", fmt.Errorf("upstream %s: metadata names no cluster id", addr)
+		}()
+		if err == nil {
+			return id, nil
+		}
+		errs = append(errs, err)
+	}
+	return "", errors.Join(errs...)
 }
