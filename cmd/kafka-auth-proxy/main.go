@@ -4,6 +4,8 @@
 //	kafka-auth-proxy serve --config proxy.yaml
 //	kafka-auth-proxy serve --upstream broker1:9092 --listen 127.0.0.1:9092 --no-auth
 //	kafka-auth-proxy check-config proxy.yaml
+//	kafka-auth-proxy service-account create payments --config proxy.yaml
+//	kafka-auth-proxy api-key create --service-account sa-a1b2c3 --config proxy.yaml
 //	kafka-auth-proxy dev
 //	kafka-auth-proxy version
 package main
@@ -19,17 +21,22 @@ import (
 var version = "dev"
 
 func main() {
+	if err := newRootCmd().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "kafka-auth-proxy:", err)
+		os.Exit(1)
+	}
+}
+
+func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "kafka-auth-proxy",
 		Short:         "A Kafka-protocol proxy that authenticates and authorizes every client request",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newCheckConfigCmd(), newDevCmd(), newVersionCmd())
-	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "kafka-auth-proxy:", err)
-		os.Exit(1)
-	}
+	root.AddCommand(newServeCmd(), newCheckConfigCmd(), newDevCmd(), newVersionCmd(),
+		newAPIKeyCmd(), newAccountCmd(serviceAccounts), newAccountCmd(userAccounts))
+	return root
 }
 
 func newVersionCmd() *cobra.Command {

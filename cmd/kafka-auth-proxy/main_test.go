@@ -22,17 +22,17 @@ import (
 )
 
 func execute(args ...string) (string, error) {
+	return executeWithInput("", args...)
+}
+
+// executeWithInput runs the command line args with stdin.
+func executeWithInput(stdin string, args ...string) (string, error) {
 	var out bytes.Buffer
-	cmd := newServeCmd()
-	switch args[0] {
-	case "check-config":
-		cmd = newCheckConfigCmd()
-	case "version":
-		cmd = newVersionCmd()
-	}
+	cmd := newRootCmd()
 	cmd.SetOut(&out)
 	cmd.SetErr(&out)
-	cmd.SetArgs(args[1:])
+	cmd.SetIn(strings.NewReader(stdin))
+	cmd.SetArgs(args)
 	err := cmd.Execute()
 	return out.String(), err
 }
@@ -104,7 +104,7 @@ func TestMetricsHealthAndReadiness(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	started := make(chan *proxy.Server, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, func(s *proxy.Server) { started <- s }) }()
+	go func() { done <- run(ctx, cfg, nil, func(s *proxy.Server) { started <- s }) }()
 	var srv *proxy.Server
 	select {
 	case srv = <-started:

@@ -14,6 +14,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/audit"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/proxy"
 )
@@ -48,7 +50,11 @@ Flags given together with --config override the file.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			return run(ctx, cfg, nil)
+			var reload *reloader
+			if f.configFile != "" {
+				reload = &reloader{path: f.configFile, load: func() (*config.Config, error) { return f.load(cmd) }}
+			}
+			return run(ctx, cfg, reload, nil)
 		},
 	}
 	fl := cmd.Flags()
@@ -115,9 +121,10 @@ func (f *serveFlags) load(cmd *cobra.Command) (*config.Config, error) {
 	return cfg, nil
 }
 
-// run serves until ctx ends, then shuts down gracefully. started, when not
-// nil, is called once the proxy listens.
-func run(ctx context.Context, cfg *config.Config, started func(*proxy.Server)) error {
+// run serves until ctx ends, then shuts down gracefully. reload, when not
+// nil, re-reads the configuration file when it changes or on SIGHUP.
+// started, when not nil, is called once the proxy listens.
+func run(ctx context.Context, cfg *config.Config, reload *reloader, started func(*proxy.Server)) error {
 	log, err := newLogger(cfg.Log)
 	if err != nil {
 		return err
@@ -132,6 +139,30 @@ func run(ctx context.Context, cfg *config.Config, started func(*proxy.Server)) e
 	srv, err := proxy.NewServer(cfg, log, reg)
 	if err != nil {
 		return err
+	}
+	auditSink, err := audit.Open(cfg.Audit.Output)
+	if err != nil {
+		return fmt.Errorf("audit.output: %w", err)
+	}
+	defer auditSink.Close()
+	if cfg.Auth == config.AuthSASL {
+		a, err := authn.New(authn.Options{
+			Config:     cfg,
+			ClusterID:  srv.ClusterID,
+			Log:        log.Named("authn"),
+			Registerer: reg,
+			Audit:      auditSink,
+		})
+		if err != nil {
+			return err
+		}
+		srv.SetAuthenticator(a)
+		a.Start(ctx)
+		if reload != nil {
+			reload.auth, reload.log, reload.current = a, log, cfg
+			go reload.watch(ctx)
+		}
+		log.Info("client authentication", zap.Strings("sasl_mechanisms", a.Mechanisms()))
 	}
 	if err := srv.Start(ctx); err != nil {
 		return err

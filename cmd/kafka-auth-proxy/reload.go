@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"reflect"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
+)
+
+// configPollInterval is how often the configuration file is checked for
+// changes.
+const configPollInterval = 2 * time.Second
+
+// reloader applies changes of the configuration file to the running proxy:
+// its credentials (accounts, API keys, identity providers and pools, SASL
+// mechanisms) and authentication settings take effect at once, so removing
+// a key needs no restart. Other sections are read at start-up only; a change
+// to them is logged. A file that does not load is reported and the running
+// configuration is kept.
+type reloader struct {
+	path string
+	load func() (*config.Config, error)
+
+	auth    *authn.Authenticator
+	log     *zap.Logger
+	current *config.Config
+}
+
+func (r *reloader) watch(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	last := fileStamp(r.path)
+	t := time.NewTicker(configPollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			r.log.Info("SIGHUP: reloading the configuration", zap.String("path", r.path))
+		case <-t.C:
+			stamp := fileStamp(r.path)
+			if stamp == last {
+				continue
+			}
+			last = stamp
+			r.log.Info("configuration file changed: reloading", zap.String("path", r.path))
+		}
+		r.reload()
+	}
+}
+
+func (r *reloader) reload() {
+	next, err := r.load()
+	if err != nil {
+		r.log.Error("configuration not reloaded; the running one is kept", zap.Error(err))
+		return
+	}
+	if next.Auth != r.current.Auth {
+		r.log.Error("configuration not reloaded: auth cannot change without a restart", zap.String("running", r.current.Auth), zap.String("file", next.Auth))
+		return
+	}
+	if err := r.auth.Reload(next); err != nil {
+		r.log.Error("configuration not reloaded; the running one is kept", zap.Error(err))
+		return
+	}
+	if restartOnly(r.current, next) {
+		r.log.Warn("configuration reloaded; changes outside authentication, api_keys and oidc take effect after a restart")
+	} else {
+		r.log.Info("configuration reloaded")
+	}
+	r.current = next
+}
+
+// restartOnly reports whether sections that are only read at start-up
+// differ.
+func restartOnly(a, b *config.Config) bool {
+	x, y := *a, *b
+	x.Authentication, y.Authentication = config.Authentication{}, config.Authentication{}
+	x.APIKeys, y.APIKeys = config.APIKeys{}, config.APIKeys{}
+	x.OIDC, y.OIDC = config.OIDC{}, config.OIDC{}
+	x.Listener.SASLMechanisms, y.Listener.SASLMechanisms = nil, nil
+	return !reflect.DeepEqual(x, y)
+}
+
+// fileStamp identifies a version of a file by modification time and size.
+type stamp struct {
+	mod  time.Time
+	size int64
+}
+
+func fileStamp(path string) stamp {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return stamp{}
+	}
+	return stamp{fi.ModTime(), fi.Size()}
+}
