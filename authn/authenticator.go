@@ -64,6 +64,8 @@ type Authenticator struct {
 
 	lastUsedMu sync.Mutex
 	lastUsed   map[string]time.Time
+
+	wg sync.WaitGroup // the goroutines of Start
 }
 
 type providerHandle struct {
@@ -113,7 +115,23 @@ func (a *Authenticator) Start(ctx context.Context) {
 	if stateFile == "" {
 		return
 	}
-	go store.Watch(ctx, stateFile, poll, func(st *store.State, err error) {
+	// Load the keys before the first client can arrive; the watch below
+	// takes over from there.
+	a.stateChanged(stateFile)(store.Load(stateFile))
+	a.wg.Add(2)
+	go func() {
+		defer a.wg.Done()
+		a.flushLastUsed(ctx, stateFile)
+	}()
+	go func() {
+		defer a.wg.Done()
+		store.Watch(ctx, stateFile, poll, a.stateChanged(stateFile))
+	}()
+}
+
+// stateChanged applies each new version of the state file.
+func (a *Authenticator) stateChanged(stateFile string) func(*store.State, error) {
+	return func(st *store.State, err error) {
 		if err != nil {
 			a.metrics.reloads.WithLabelValues("error").Inc()
 			a.log.Error("state file unreadable; keeping the credentials loaded before", zap.String("path", stateFile), zap.Error(err))
@@ -125,9 +143,12 @@ func (a *Authenticator) Start(ctx context.Context) {
 		if err := a.apply(cfg, st, true); err != nil {
 			a.log.Error("state file rejected; keeping the credentials loaded before", zap.String("path", stateFile), zap.Error(err))
 		}
-	})
-	go a.flushLastUsed(ctx, stateFile)
+	}
 }
+
+// Wait returns once the goroutines of Start have ended (after its context
+// ended), with the last API key use times written.
+func (a *Authenticator) Wait() { a.wg.Wait() }
 
 // Reload replaces the configuration's credentials (accounts, keys,
 // providers, pools, mechanisms) and session settings. Sessions whose

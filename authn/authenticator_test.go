@@ -75,7 +75,7 @@ func newTestAuthenticator(t testing.TB, cfg *config.Config) *Authenticator {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+	t.Cleanup(func() { cancel(); a.Wait() })
 	a.Start(ctx)
 	return a
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/audit"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
@@ -287,7 +288,11 @@ func (a *Authenticator) record(s *Session, at *attempt, reauth bool, now time.Ti
 	} else {
 		outcome, reason = outcomeFailure, at.reason
 		ev.Reason = reason
-		a.log.Info("client authentication failed", zap.String("client", s.source), zap.String("mechanism", at.mech),
+		level := zapcore.InfoLevel
+		if reason == ReasonThrottled {
+			level = zapcore.DebugLevel // an attack would flood the log; the metrics and audit log count it
+		}
+		a.log.Log(level, "client authentication failed", zap.String("client", s.source), zap.String("mechanism", at.mech),
 			zap.String("reason", reason), zap.String("api_key", at.apiKey), zap.String("identity_pool", at.pool),
 			zap.String("provider", at.provider), zap.Bool("reauthentication", reauth), zap.NamedError("cause", at.cause))
 	}

@@ -158,6 +158,7 @@ func run(ctx context.Context, cfg *config.Config, reload *reloader, started func
 		}
 		srv.SetAuthenticator(a)
 		a.Start(ctx)
+		defer a.Wait() // the last API key use times are written
 		if reload != nil {
 			reload.auth, reload.log, reload.current = a, log, cfg
 			go reload.watch(ctx)
