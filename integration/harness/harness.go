@@ -35,7 +35,8 @@
 // kmsg.MetadataRequest to see what the cluster says now.
 //
 // JavaRoundTrip runs the Java client in integration/java against any
-// bootstrap address (a broker or the proxy).
+// bootstrap address (a broker or the proxy); RunJavaClient runs its other
+// main classes.
 package harness
 
 import (
@@ -117,6 +118,11 @@ type Options struct {
 	// is also the inter-broker and controller principal, so a config that
 	// enables an authorizer must make User:ANONYMOUS a super user.
 	Config map[string]string
+	// JVMOptions are extra arguments for every broker JVM (StartBroker
+	// included), after the harness defaults, e.g. a system property such as
+	// -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=URL that Kafka 4's
+	// OAUTHBEARER validation needs to fetch a JWKS.
+	JVMOptions []string
 }
 
 // Cluster is a running Kafka cluster started by Start.
@@ -145,8 +151,9 @@ type Cluster struct {
 	// (broker-<id>.log) per node. Stop removes it.
 	Dir string
 
-	classpath string
-	nodes     []*node
+	classpath  string
+	jvmOptions []string // Options.JVMOptions
+	nodes      []*node
 
 	mu      sync.Mutex
 	stopped bool
@@ -196,7 +203,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("harness: write %s: %w", ownerFile, err)
 	}
-	c := &Cluster{Dir: dir, classpath: cp}
+	c := &Cluster{Dir: dir, classpath: cp, jvmOptions: slices.Clone(opts.JVMOptions)}
 	if err := c.start(ctx, n, opts); err != nil {
 		if stopErr := c.Stop(); stopErr != nil {
 			err = errors.Join(err, stopErr)
@@ -432,6 +439,7 @@ func (c *Cluster) startNode(nd *node) error {
 		return fmt.Errorf("harness: open log of node %d: %w", nd.id, err)
 	}
 	args := append([]string{}, brokerJVMOptions...)
+	args = append(args, c.jvmOptions...)
 	args = append(args, "-cp", c.classpath, "kafka.Kafka", nd.configPath)
 	cmd := exec.Command("java", args...)
 	cmd.Dir = c.Dir

@@ -34,28 +34,61 @@ var (
 // records to topic with acks=all and idempotence, then consumes them back in
 // a fresh consumer group, committing offsets. props are extra client
 // properties (for example security.protocol, sasl.mechanism,
-// sasl.jaas.config) applied to both producer and consumer.
+// sasl.jaas.config) applied to both producer and consumer. A key that
+// starts with "-D" is not a client property but a JVM system property:
+// {"-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls": URL} runs the JVM
+// with -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=URL. (The client
+// also allows, when that property is not set, the token and JWKS endpoint
+// URLs named in props, since Kafka 4 refuses any other.)
 //
 // The Maven project is built once per process. output is the client's
 // combined stdout and stderr; on success its last line starts with "OK". err
 // is non-nil when the build fails or the client exits non-zero (it gives up
 // by itself after 60 seconds) and then includes the output.
 func JavaRoundTrip(ctx context.Context, bootstrap string, topic string, count int, props map[string]string) (output string, err error) {
+	group := fmt.Sprintf("%s-java-%d", topic, time.Now().UnixNano())
+	output, err = RunJavaClient(ctx, "io.kafkaauthproxy.it.RoundTrip", []string{
+		"--bootstrap", bootstrap,
+		"--topic", topic,
+		"--count", fmt.Sprint(count),
+		"--group", group,
+	}, props)
+	if err != nil {
+		return output, fmt.Errorf("java round trip against %s, topic %s: %w", bootstrap, topic, err)
+	}
+	return output, nil
+}
+
+// RunJavaClient runs mainClass of integration/java (built with Maven once
+// per process) with args, and then one "--property key=value" argument per
+// entry of props, sorted by key, except that keys starting with "-D" become
+// JVM system properties (-Dname=value) instead. The JVM is small (256 MiB
+// heap, serial GC, C1 only), runs in its own process group and is killed
+// with it when ctx ends or the test process dies.
+//
+// The main classes of integration/java print a last line starting with "OK"
+// and exit 0 on success, or a line starting with "FAIL: " and exit 1.
+// output is the combined stdout and stderr, trimmed; err is non-nil when
+// the build fails or the process exits non-zero, and then quotes the FAIL
+// line and the whole output.
+func RunJavaClient(ctx context.Context, mainClass string, args []string, props map[string]string) (output string, err error) {
 	cp, err := javaClasspath(ctx)
 	if err != nil {
 		return "", err
 	}
-	group := fmt.Sprintf("%s-java-%d", topic, time.Now().UnixNano())
-	args := append([]string{}, javaClientJVMOptions...)
-	args = append(args, "-cp", cp, "io.kafkaauthproxy.it.RoundTrip",
-		"--bootstrap", bootstrap,
-		"--topic", topic,
-		"--count", fmt.Sprint(count),
-		"--group", group)
+	jvm := append([]string{}, javaClientJVMOptions...)
+	var clientArgs []string
 	for _, k := range slices.Sorted(maps.Keys(props)) {
-		args = append(args, "--property", k+"="+props[k])
+		if strings.HasPrefix(k, "-D") {
+			jvm = append(jvm, k+"="+props[k])
+			continue
+		}
+		clientArgs = append(clientArgs, "--property", k+"="+props[k])
 	}
-	cmd := exec.CommandContext(ctx, "java", args...)
+	cmdArgs := append(jvm, "-cp", cp, mainClass)
+	cmdArgs = append(cmdArgs, args...)
+	cmdArgs = append(cmdArgs, clientArgs...)
+	cmd := exec.CommandContext(ctx, "java", cmdArgs...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
@@ -68,7 +101,7 @@ func JavaRoundTrip(ctx context.Context, bootstrap string, topic string, count in
 				reason = line
 			}
 		}
-		return output, fmt.Errorf("java round trip against %s, topic %s: %w: %s\nfull output:\n%s", bootstrap, topic, err, reason, output)
+		return output, fmt.Errorf("%s: %w: %s\nfull output:\n%s", mainClass, err, reason, output)
 	}
 	return output, nil
 }

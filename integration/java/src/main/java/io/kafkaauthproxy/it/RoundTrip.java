@@ -39,6 +39,12 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * success it prints one line starting with {@code OK} and exits 0; on any
  * failure or after the timeout (default 60 s) it prints one line starting
  * with {@code FAIL} and exits 1.
+ *
+ * <p>When the JVM system property
+ * {@code org.apache.kafka.sasl.oauthbearer.allowed.urls} is not set, the
+ * {@code sasl.oauthbearer.token.endpoint.url} and
+ * {@code sasl.oauthbearer.jwks.endpoint.url} properties given are allowed
+ * (Kafka 4 refuses to contact any other URL).
  */
 public final class RoundTrip {
     private static volatile String phase = "starting";
@@ -58,6 +64,7 @@ public final class RoundTrip {
                     + " [--property key=value]... [--timeout-seconds S]");
             return;
         }
+        ClientSupport.allowOAuthUrls(a.properties);
         startWatchdog(a.timeoutSeconds);
         try {
             System.out.println(run(a));
@@ -167,17 +174,7 @@ public final class RoundTrip {
     }
 
     private static String describe(Throwable e) {
-        StringBuilder b = new StringBuilder();
-        for (Throwable c = e; c != null; c = c.getCause()) {
-            if (b.length() > 0) {
-                b.append(": caused by ");
-            }
-            b.append(c.getClass().getSimpleName()).append(": ").append(c.getMessage());
-            if (c.getCause() == c) {
-                break;
-            }
-        }
-        return b.toString();
+        return ClientSupport.describe(e);
     }
 
     /** Command-line arguments. */

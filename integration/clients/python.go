@@ -1,0 +1,324 @@
+package clients
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// DefaultPythonTimeout bounds a PythonRoundTrip whose Timeout is zero.
+const DefaultPythonTimeout = 60 * time.Second
+
+// PythonOptions describes one PythonRoundTrip.
+type PythonOptions struct {
+	// Bootstrap is the bootstrap.servers list, e.g. "127.0.0.1:9092".
+	Bootstrap string
+	// Topic is produced to and consumed from; it must exist or be
+	// auto-created.
+	Topic string
+	// Count is the number of records; zero means 10.
+	Count int
+	// Group is the consumer group; empty means a fresh one named after the
+	// topic.
+	Group string
+	// Config holds librdkafka properties applied to the producer and the
+	// consumer after the defaults: security.protocol, sasl.mechanism,
+	// sasl.username, sasl.password, or sasl.oauthbearer.method=oidc with
+	// sasl.oauthbearer.client.id, sasl.oauthbearer.client.secret,
+	// sasl.oauthbearer.token.endpoint.url, sasl.oauthbearer.scope and
+	// sasl.oauthbearer.extensions ("key=value,key=value"). See
+	// PythonOIDCConfig and PythonPlainConfig.
+	Config map[string]string
+	// Timeout bounds the whole run once Python has started (the venv is
+	// created before); zero means DefaultPythonTimeout. A refused login
+	// fails at once, not at the timeout.
+	Timeout time.Duration
+}
+
+// PythonRoundTrip produces o.Count records with librdkafka (the Python
+// binding confluent-kafka, pinned in python/requirements.txt) and consumes
+// them back in a consumer group, committing offsets, by running
+// python/roundtrip.py. The first call creates the virtual environment (see
+// the package doc), which needs PyPI once; later calls and processes reuse
+// it.
+//
+// output is the script's combined stdout and stderr, librdkafka's own log
+// lines included; on success its last line is "OK produced=N consumed=N
+// ... librdkafka=VERSION". err is non-nil when the venv cannot be made or
+// the run fails; it then quotes the FAIL line, which carries librdkafka's
+// error text (for a refused login, e.g. "_AUTHENTICATION (code -169): SASL
+// authentication error: Authentication failed: ..."), and the whole output.
+func PythonRoundTrip(ctx context.Context, o PythonOptions) (output string, err error) {
+	if o.Bootstrap == "" || o.Topic == "" {
+		return "", errors.New("clients: PythonRoundTrip needs Bootstrap and Topic")
+	}
+	if o.Count == 0 {
+		o.Count = 10
+	}
+	if o.Count < 0 {
+		return "", fmt.Errorf("clients: PythonRoundTrip: Count %d is negative", o.Count)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultPythonTimeout
+	}
+	if o.Group == "" {
+		o.Group = fmt.Sprintf("%s-py-%d", o.Topic, time.Now().UnixNano())
+	}
+	py, err := pythonVenv(ctx)
+	if err != nil {
+		return "", err
+	}
+	src, err := sourceDir()
+	if err != nil {
+		return "", err
+	}
+	cfg := o.Config
+	if cfg == nil {
+		cfg = map[string]string{}
+	}
+	cfgJSON, err := json.Marshal(cfg)
+	if err != nil {
+		return "", fmt.Errorf("clients: encode librdkafka config: %w", err)
+	}
+	// The script stops itself at Timeout (+5 s for a blocked call); the
+	// context is the backstop, with room for Python's own start.
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout+30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, filepath.Join(src, "python", "roundtrip.py"),
+		"--bootstrap", o.Bootstrap,
+		"--topic", o.Topic,
+		"--count", fmt.Sprint(o.Count),
+		"--group", o.Group,
+		"--timeout-seconds", fmt.Sprintf("%.3f", o.Timeout.Seconds()),
+		"--config-json", string(cfgJSON))
+	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1")
+	setProcessGroup(cmd)
+	out, err := cmd.CombinedOutput()
+	output = strings.TrimSpace(string(out))
+	if err != nil {
+		return output, fmt.Errorf("python round trip against %s, topic %s: %w: %s\nfull output:\n%s",
+			o.Bootstrap, o.Topic, err, failLine(output), output)
+	}
+	return output, nil
+}
+
+// PythonOIDCConfig returns librdkafka properties that log in with
+// SASL/OAUTHBEARER over SASL_PLAINTEXT, librdkafka fetching the token itself
+// from tokenURL with the client-credentials grant
+// (sasl.oauthbearer.method=oidc). extensions, if any, are sent as SASL
+// extensions (sasl.oauthbearer.extensions); librdkafka accepts only keys of
+// letters and refuses the key "auth".
+func PythonOIDCConfig(tokenURL, clientID, secret string, extensions map[string]string) map[string]string {
+	cfg := map[string]string{
+		"security.protocol":                   "SASL_PLAINTEXT",
+		"sasl.mechanism":                      "OAUTHBEARER",
+		"sasl.oauthbearer.method":             "oidc",
+		"sasl.oauthbearer.client.id":          clientID,
+		"sasl.oauthbearer.client.secret":      secret,
+		"sasl.oauthbearer.token.endpoint.url": tokenURL,
+	}
+	if len(extensions) > 0 {
+		var kv []string
+		for _, k := range slices.Sorted(maps.Keys(extensions)) {
+			kv = append(kv, k+"="+extensions[k])
+		}
+		cfg["sasl.oauthbearer.extensions"] = strings.Join(kv, ",")
+	}
+	return cfg
+}
+
+// PythonPlainConfig returns librdkafka properties that log in with
+// SASL/PLAIN over SASL_PLAINTEXT.
+func PythonPlainConfig(user, pass string) map[string]string {
+	return map[string]string{
+		"security.protocol": "SASL_PLAINTEXT",
+		"sasl.mechanism":    "PLAIN",
+		"sasl.username":     user,
+		"sasl.password":     pass,
+	}
+}
+
+var (
+	venvMu     sync.Mutex
+	venvPython string // cached on success only
+)
+
+// pythonVenv returns the python of the venv for python/requirements.txt,
+// creating the venv if needed. The venv lives in the user's cache dir, named
+// by a hash of the requirements and of the interpreter, and is complete
+// when its stamp file exists; a flock serialises creation across processes.
+func pythonVenv(ctx context.Context) (string, error) {
+	venvMu.Lock()
+	defer venvMu.Unlock()
+	if venvPython != "" {
+		return venvPython, nil
+	}
+	src, err := sourceDir()
+	if err != nil {
+		return "", err
+	}
+	reqFile := filepath.Join(src, "python", "requirements.txt")
+	req, err := os.ReadFile(reqFile)
+	if err != nil {
+		return "", fmt.Errorf("clients: read %s: %w", reqFile, err)
+	}
+	base, err := exec.LookPath("python3")
+	if err != nil {
+		return "", fmt.Errorf("clients: python3 not found (Python 3 with venv and pip is needed; see .ci/prereqs): %w", err)
+	}
+	ident, err := exec.CommandContext(ctx, base, "-c", "import sys; print(sys.version); print(sys.executable)").Output()
+	if err != nil {
+		return "", fmt.Errorf("clients: run %s: %w", base, err)
+	}
+	key := venvKey(req, ident)
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("clients: no cache dir for the Python venv: %w", err)
+	}
+	root := filepath.Join(cache, "kafka-auth-proxy")
+	dir := filepath.Join(root, "venv-"+key)
+	py := filepath.Join(dir, "bin", "python")
+	stamp := filepath.Join(dir, ".kafka-auth-proxy-complete")
+	ready := func() bool {
+		got, err := os.ReadFile(stamp)
+		if err != nil || strings.TrimSpace(string(got)) != key {
+			return false
+		}
+		_, err = os.Stat(py)
+		return err == nil
+	}
+	if ready() {
+		venvPython = py
+		return py, nil
+	}
+
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("clients: create %s: %w", root, err)
+	}
+	unlock, err := lockFile(filepath.Join(root, "venv-"+key+".lock"))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if ready() { // another process made it meanwhile
+		venvPython = py
+		return py, nil
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return "", fmt.Errorf("clients: remove incomplete venv %s: %w", dir, err)
+	}
+	steps := [][]string{
+		{base, "-m", "venv", dir},
+		{py, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet",
+			"--only-binary=:all:", "-r", reqFile},
+		{py, "-c", "import confluent_kafka; print(confluent_kafka.version(), confluent_kafka.libversion())"},
+	}
+	for _, step := range steps {
+		cmd := exec.CommandContext(ctx, step[0], step[1:]...)
+		setProcessGroup(cmd)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			hint := ""
+			if step[1] == "-m" && step[2] == "venv" {
+				hint = " (on Debian/Ubuntu: apt-get install python3-venv)"
+			}
+			return "", fmt.Errorf("clients: create the Python venv in %s: %s: %w%s\n%s",
+				dir, strings.Join(step, " "), err, hint, strings.TrimSpace(string(out)))
+		}
+	}
+	if err := os.WriteFile(stamp, []byte(key+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("clients: write %s: %w", stamp, err)
+	}
+	venvPython = py
+	return py, nil
+}
+
+// venvKey names a venv after the requirements and the interpreter identity
+// (version and path): a different Python needs a different venv.
+func venvKey(requirements, interpreter []byte) string {
+	h := sha256.New()
+	h.Write(requirements)
+	h.Write([]byte{0})
+	h.Write(interpreter)
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// sourceDir is the folder of this package's sources (python/ is in it).
+func sourceDir() (string, error) {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", errors.New("clients: cannot locate the package source folder")
+	}
+	return filepath.Dir(file), nil
+}
+
+// setProcessGroup makes cmd run in its own process group, killed as a whole
+// when its context ends, and by the kernel if the test process dies.
+func setProcessGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
+}
+
+// lockFile takes an exclusive flock on path, creating it if needed.
+func lockFile(path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
+	if err != nil {
+		return nil, fmt.Errorf("clients: open lock %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("clients: lock %s: %w", path, err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// failLine returns the last line of output starting with "FAIL: ", or a
+// note that there is none.
+func failLine(output string) string {
+	reason := "no FAIL line"
+	for _, line := range strings.Split(output, "\n") {
+		if strings.HasPrefix(line, "FAIL: ") {
+			reason = line
+		}
+	}
+	return reason
+}
+
+// SummaryFields returns the key=value pairs of the last line of output that
+// starts with "OK" (as printed by PythonRoundTrip, harness.JavaRoundTrip
+// and JavaConsumeFor), e.g. {"produced": "10", "consumed": "10", ...}, or
+// nil when there is no such line.
+func SummaryFields(output string) map[string]string {
+	var last string
+	for _, line := range strings.Split(output, "\n") {
+		if line == "OK" || strings.HasPrefix(line, "OK ") {
+			last = line
+		}
+	}
+	if last == "" {
+		return nil
+	}
+	fields := map[string]string{}
+	for _, f := range strings.Fields(last)[1:] {
+		if k, v, ok := strings.Cut(f, "="); ok {
+			fields[k] = v
+		}
+	}
+	return fields
+}
