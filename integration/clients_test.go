@@ -35,10 +35,10 @@ func clusters() []struct {
 	}{{"1 broker", single}, {"3 brokers", triple}}
 }
 
-func createTopic(t *testing.T, srv *proxy.Server, partitions int32, replicas int16) string {
+func createTopic(t testing.TB, srv *proxy.Server, partitions int32, replicas int16, opts ...kgo.Opt) string {
 	t.Helper()
 	topic := topicName(t)
-	adm := kadm.NewClient(newClient(t, srv))
+	adm := kadm.NewClient(newClient(t, srv, opts...))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	resp, err := adm.CreateTopic(ctx, partitions, replicas, nil, topic)
@@ -362,7 +362,9 @@ func TestUpstreamSessionIsRenewedWithoutDroppingClients(t *testing.T) {
 }
 
 // counter reads one labelled counter from reg.
-func counter(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+// counter reads the counter name whose labels include the given name,
+// value pairs; 0 when no such series exists yet.
+func counter(t testing.TB, reg *prometheus.Registry, name string, labels ...string) float64 {
 	t.Helper()
 	families, err := reg.Gather()
 	if err != nil {
@@ -372,15 +374,20 @@ func counter(t *testing.T, reg *prometheus.Registry, name, label, value string) 
 		if f.GetName() != name {
 			continue
 		}
+	series:
 		for _, m := range f.GetMetric() {
+			have := map[string]string{}
 			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					return m.GetCounter().GetValue()
+				have[l.GetName()] = l.GetValue()
+			}
+			for i := 0; i+1 < len(labels); i += 2 {
+				if v, ok := have[labels[i]]; !ok || v != labels[i+1] {
+					continue series
 				}
 			}
+			return m.GetCounter().GetValue()
 		}
 	}
-	t.Fatalf("no %s{%s=%q}", name, label, value)
 	return 0
 }
 

@@ -111,6 +111,13 @@ func launchProxy(t testing.TB, upstream []string, edit func(*config.Config)) *pr
 // registered on reg.
 func launchProxyWithRegistry(t testing.TB, upstream []string, edit func(*config.Config), reg prometheus.Registerer) *proxy.Server {
 	t.Helper()
+	return launchProxyWith(t, upstream, edit, reg, nil)
+}
+
+// launchProxyWith is launchProxyWithRegistry with setup called after the
+// proxy is built and before it starts, with the validated configuration.
+func launchProxyWith(t testing.TB, upstream []string, edit func(*config.Config), reg prometheus.Registerer, setup func(*proxy.Server, *config.Config)) *proxy.Server {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Auth = config.AuthNone
 	cfg.Listener.Address = "127.0.0.1:0"
@@ -128,6 +135,9 @@ func launchProxyWithRegistry(t testing.TB, upstream []string, edit func(*config.
 	srv, err := proxy.NewServer(cfg, zaptest.NewLogger(t), reg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(srv, cfg)
 	}
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
