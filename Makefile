@@ -36,11 +36,14 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./integration/...
 
-fuzz: ## fuzz the request decoder and the Fetch response walker (FUZZTIME=5m each)
+fuzz: ## fuzz the request decoder, the Fetch walker, the SASL parsers and token verification (FUZZTIME=5m each)
 	$(GO) test -run '^$$' -fuzz '^FuzzRequestDecode$$' -fuzztime $(FUZZTIME) ./proxy/
 	$(GO) test -run '^$$' -fuzz '^FuzzFetchWalk$$' -fuzztime $(FUZZTIME) ./proxy/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePlain$$' -fuzztime $(FUZZTIME) ./authn/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseOAuthBearer$$' -fuzztime $(FUZZTIME) ./authn/
+	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./authn/oauth/
 
-prereqs: ## check (and on Debian, install) Java 17+ and Maven for the real-Kafka tests
+prereqs: ## check (and on Debian, install) Java 17+, Maven, Node.js and Python venv for the real-Kafka tests
 	@./.ci/prereqs
 
 clean:
