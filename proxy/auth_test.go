@@ -296,6 +296,25 @@ func TestFranzGoReauthenticatesAcrossSessionLifetimes(t *testing.T) {
 	}
 }
 
+func TestLargeFramesAreRefusedBeforeLogin(t *testing.T) {
+	p, key := newAuthTestProxy(t, nil)
+	// A frame over 512 KiB closes an anonymous connection before its body
+	// is read...
+	expectClosed(t, p.srv.BootstrapAddr(), kbin.AppendInt32(nil, maxPreAuthFrame+1))
+	// ...and is fine once logged in.
+	c := dialRaw(t, p.srv.BootstrapAddr())
+	c.handshake(1, "PLAIN")
+	if resp, ok := c.authenticate(1, plainMsg(key)); !ok || resp.ErrorCode != 0 {
+		t.Fatalf("login: %v %+v", ok, resp)
+	}
+	req := kmsg.NewPtrProduceRequest()
+	req.Version, req.Acks, req.TimeoutMillis = 9, 1, 5000
+	req.Topics = []kmsg.ProduceRequestTopic{{Topic: "t", Partitions: []kmsg.ProduceRequestTopicPartition{{Partition: 0, Records: make([]byte, maxPreAuthFrame)}}}}
+	if !c.send(req, kmsg.NewPtrProduceResponse()) {
+		t.Fatal("a large produce request after login closed the connection")
+	}
+}
+
 func TestConnectionWithoutLoginIsClosedAfterTheTimeout(t *testing.T) {
 	p, _ := newAuthTestProxy(t, func(c *config.Config) {
 		c.Authentication.Timeout = config.Duration(200 * time.Millisecond)

@@ -130,12 +130,20 @@ func (c *clientConn) serve() {
 	c.close()
 }
 
+// maxPreAuthFrame bounds the frames of a connection that has not logged in
+// yet, like the broker's sasl.server.max.receive.size: an anonymous client
+// cannot make the proxy buffer a large frame.
+const maxPreAuthFrame = 512 << 10
+
 // readLoop reads, checks and forwards client requests until an error.
 func (c *clientConn) readLoop() error {
-	maxReq := c.s.cfg.Limits.MaxRequestBytes
 	m := c.s.metrics
 	var buf []byte
 	for {
+		maxReq := c.s.cfg.Limits.MaxRequestBytes
+		if c.sess != nil && !c.sess.Authenticated() {
+			maxReq = min(maxReq, maxPreAuthFrame)
+		}
 		f, err := readFrame(c.br, maxReq, buf)
 		if err != nil {
 			if errors.Is(err, ErrFrameTooLarge) {
