@@ -2,6 +2,7 @@ package authn
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
@@ -20,6 +21,10 @@ type directory struct {
 	providers  map[string]*oauth.Provider // by issuer
 	pools      *pool.Set
 	mechanisms []string
+
+	// poolHits remembers which pool verified tokens landed in, so that the
+	// many connections of one client with one token evaluate no CEL.
+	poolHits poolMemo
 
 	// Settings that take effect with the snapshot.
 	clusterID   string // configured; "" means the upstream's
@@ -91,4 +96,54 @@ func (d *directory) stillValid(id *Identity) bool {
 		return ok && p.Provider == id.Provider
 	}
 	return false
+}
+
+// maxPoolHits bounds the pool memo; when full it starts over.
+const maxPoolHits = 4096
+
+// poolMemo maps a verified token (the provider's cached *oauth.Token, so
+// equal tokens share a key) and the requested pool to the pool it matched.
+// It belongs to one directory, so a change of pools starts a new one.
+type poolMemo struct {
+	mu sync.Mutex
+	m  map[poolKey]poolHit
+}
+
+type poolKey struct {
+	tok       *oauth.Token
+	requested string
+}
+
+type poolHit struct {
+	pool     *pool.Pool
+	identity string
+}
+
+func (pm *poolMemo) get(k poolKey) (poolHit, bool) {
+	pm.mu.Lock()
+	defer pm.mu.Unlock()
+	h, ok := pm.m[k]
+	return h, ok
+}
+
+func (pm *poolMemo) put(k poolKey, h poolHit) {
+	pm.mu.Lock()
+	defer pm.mu.Unlock()
+	if pm.m == nil || len(pm.m) >= maxPoolHits {
+		pm.m = make(map[poolKey]poolHit)
+	}
+	pm.m[k] = h
+}
+
+// selectPool is pools.Select, remembered per token.
+func (d *directory) selectPool(provider string, requested string, tok *oauth.Token) (*pool.Pool, string, error) {
+	k := poolKey{tok, requested}
+	if h, ok := d.poolHits.get(k); ok {
+		return h.pool, h.identity, nil
+	}
+	p, identity, err := d.pools.Select(provider, requested, tok.Claims)
+	if err == nil {
+		d.poolHits.put(k, poolHit{p, identity})
+	}
+	return p, identity, err
 }

@@ -92,7 +92,7 @@ func ParseOAuthBearer(msg []byte) (OAuthBearerMessage, error) {
 				return m, errors.New(`OAUTHBEARER auth must be "Bearer <token>"`)
 			}
 			token = strings.Trim(token, " ")
-			if token == "" || strings.ContainsAny(token, " \t") {
+			if token == "" || strings.IndexByte(token, ' ') >= 0 || strings.IndexByte(token, '\t') >= 0 {
 				return m, errors.New("OAUTHBEARER bearer token is empty or has spaces")
 			}
 			m.Token = token
@@ -150,12 +150,22 @@ func validKey(k string) bool {
 	return true
 }
 
+// valueChars marks the bytes of an RFC 7628 value: VCHAR, SP, HTAB, CR, LF.
+var valueChars = func() (t [256]bool) {
+	for c := 0x21; c <= 0x7e; c++ {
+		t[c] = true
+	}
+	for _, c := range " \t\r\n" {
+		t[c] = true
+	}
+	return t
+}()
+
 // validValue reports whether v is an RFC 7628 value: *(VCHAR / SP / HTAB /
 // CR / LF).
 func validValue(v string) bool {
 	for i := 0; i < len(v); i++ {
-		c := v[i]
-		if (c < 0x21 || c > 0x7e) && c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+		if !valueChars[v[i]] {
 			return false
 		}
 	}

@@ -398,7 +398,7 @@ func (a *Authenticator) checkOAuth(ctx context.Context, d *directory, host strin
 		return at
 	}
 	at.subject = tok.Subject
-	p, identity, err := d.pools.Select(prov.Name(), requested, tok.Claims)
+	p, identity, err := d.selectPool(prov.Name(), requested, tok)
 	if err != nil {
 		at.reason, at.cause = ReasonNoPool, err
 		if errors.Is(err, pool.ErrUnknownPool) {
