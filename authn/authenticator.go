@@ -98,8 +98,11 @@ func New(o Options) (*Authenticator, error) {
 	return a, nil
 }
 
-// Mechanisms lists the enabled SASL mechanisms, in configuration order.
-func (a *Authenticator) Mechanisms() []string { return a.dir.Load().mechanisms }
+// Mechanisms lists the SASL mechanisms enabled on a listener, in
+// configuration order.
+func (a *Authenticator) Mechanisms(listener string) []string {
+	return a.dir.Load().mechanisms[listener]
+}
 
 // Start loads the state file and watches it, starts refreshing identity
 // provider keys, and writes API key last-use times, until ctx ends.
@@ -187,10 +190,13 @@ func (a *Authenticator) apply(cfg *config.Config, st *store.State, revoke bool) 
 		accounts:    accounts,
 		providers:   providers,
 		pools:       pool.NewSet(pools),
-		mechanisms:  slices.Clone(cfg.Listener.SASLMechanisms),
+		mechanisms:  map[string][]string{},
 		clusterID:   cfg.Authentication.ClusterID,
 		maxLifetime: cfg.Authentication.MaxSessionLifetime.D(),
 		delay:       cfg.Authentication.FailureDelay.D(),
+	}
+	for _, l := range cfg.Listeners() {
+		d.mechanisms[l.Name] = slices.Clone(l.SASLMechanisms)
 	}
 	a.cfg, a.state = cfg, st
 	a.throttle.configure(cfg.Authentication.FailureWindow.D(), cfg.Authentication.MaxFailuresPerSource, cfg.Authentication.MaxFailuresPerKey)

@@ -117,7 +117,7 @@ func TestPlainLogin(t *testing.T) {
 		{"malformed message", []byte("no separators"), "", ReasonMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := a.NewSession("192.0.2.1:5000", nil)
+			s := a.NewSession(config.DefaultListenerName, "192.0.2.1:5000", nil)
 			defer s.Close()
 			step := login(s, config.ClientPlain, 1, tc.msg)
 			if tc.principal != "" {
@@ -168,7 +168,7 @@ func counterValue(t testing.TB, a *Authenticator, mech, outcome, reason string) 
 func TestHandshake(t *testing.T) {
 	k := newTestKey(t, "sa-one", testCluster)
 	a := newTestAuthenticator(t, testConfig(t, k))
-	s := a.NewSession("192.0.2.1:5000", nil)
+	s := a.NewSession(config.DefaultListenerName, "192.0.2.1:5000", nil)
 	defer s.Close()
 	if enabled, ok := s.Handshake("SCRAM-SHA-512"); ok || strings.Join(enabled, ",") != "PLAIN" {
 		t.Fatalf("SCRAM accepted, or the enabled list is wrong: %v %v", enabled, ok)
@@ -191,7 +191,7 @@ func TestReauthenticationKeepsThePrincipal(t *testing.T) {
 	cfg := testConfig(t, one, rotated, two)
 	cfg.Authentication.MaxSessionLifetime = config.Duration(time.Minute)
 	a := newTestAuthenticator(t, cfg)
-	s := a.NewSession("192.0.2.1:5000", nil)
+	s := a.NewSession(config.DefaultListenerName, "192.0.2.1:5000", nil)
 	defer s.Close()
 	step := login(s, config.ClientPlain, 1, one.plain())
 	if !step.Complete || step.Lifetime != time.Minute {
@@ -210,7 +210,7 @@ func TestReauthenticationKeepsThePrincipal(t *testing.T) {
 
 	// SaslAuthenticate v0 cannot re-authenticate: no lifetime is reported
 	// or enforced.
-	s0 := a.NewSession("192.0.2.1:5001", nil)
+	s0 := a.NewSession(config.DefaultListenerName, "192.0.2.1:5001", nil)
 	defer s0.Close()
 	if step := login(s0, config.ClientPlain, 0, one.plain()); !step.Complete || step.Lifetime != 0 || s0.Expired(time.Now().Add(time.Hour)) {
 		t.Fatalf("v0 login: %+v", step)
@@ -223,8 +223,8 @@ func TestRemovedKeyClosesItsSessions(t *testing.T) {
 	cfg := testConfig(t, keep, drop)
 	a := newTestAuthenticator(t, cfg)
 	var keptClosed, droppedClosed atomic.Bool
-	sKeep := a.NewSession("192.0.2.1:1", func() { keptClosed.Store(true) })
-	sDrop := a.NewSession("192.0.2.1:2", func() { droppedClosed.Store(true) })
+	sKeep := a.NewSession(config.DefaultListenerName, "192.0.2.1:1", func() { keptClosed.Store(true) })
+	sDrop := a.NewSession(config.DefaultListenerName, "192.0.2.1:2", func() { droppedClosed.Store(true) })
 	defer sKeep.Close()
 	defer sDrop.Close()
 	if !login(sKeep, config.ClientPlain, 1, keep.plain()).Complete || !login(sDrop, config.ClientPlain, 1, drop.plain()).Complete {
@@ -247,7 +247,7 @@ func TestRemovedKeyClosesItsSessions(t *testing.T) {
 	if keptClosed.Load() || sKeep.Revoked() {
 		t.Fatal("the session of the remaining key was closed")
 	}
-	s := a.NewSession("192.0.2.1:3", nil)
+	s := a.NewSession(config.DefaultListenerName, "192.0.2.1:3", nil)
 	defer s.Close()
 	if step := login(s, config.ClientPlain, 1, drop.plain()); !step.Failed {
 		t.Fatal("the removed key still logs in")
@@ -262,16 +262,16 @@ func TestThrottling(t *testing.T) {
 	a := newTestAuthenticator(t, cfg)
 	bad := []byte("\x00" + k.id + "\x00wrong-secret")
 	for i := range 3 {
-		s := a.NewSession("198.51.100.7:1000", nil)
+		s := a.NewSession(config.DefaultListenerName, "198.51.100.7:1000", nil)
 		if step := login(s, config.ClientPlain, 1, bad); step.Message != msgPlainFailed {
 			t.Fatalf("attempt %d: %+v", i, step)
 		}
 	}
-	s := a.NewSession("198.51.100.7:1001", nil)
+	s := a.NewSession(config.DefaultListenerName, "198.51.100.7:1001", nil)
 	if step := login(s, config.ClientPlain, 1, k.plain()); step.Message != msgThrottled {
 		t.Fatalf("the right key from a throttled address: %+v", step)
 	}
-	s = a.NewSession("198.51.100.8:1000", nil)
+	s = a.NewSession(config.DefaultListenerName, "198.51.100.8:1000", nil)
 	defer s.Close()
 	if step := login(s, config.ClientPlain, 1, k.plain()); !step.Complete {
 		t.Fatalf("another address is throttled too: %+v", step)
@@ -283,9 +283,9 @@ func TestThrottling(t *testing.T) {
 	cfg.Authentication.MaxFailuresPerKey = 2
 	a = newTestAuthenticator(t, cfg)
 	for i := range 2 {
-		login(a.NewSession("203.0.113."+string(rune('1'+i))+":1", nil), config.ClientPlain, 1, bad)
+		login(a.NewSession(config.DefaultListenerName, "203.0.113."+string(rune('1'+i))+":1", nil), config.ClientPlain, 1, bad)
 	}
-	if step := login(a.NewSession("203.0.113.9:1", nil), config.ClientPlain, 1, k.plain()); step.Message != msgThrottled {
+	if step := login(a.NewSession(config.DefaultListenerName, "203.0.113.9:1", nil), config.ClientPlain, 1, k.plain()); step.Message != msgThrottled {
 		t.Fatalf("a key past its failure limit: %+v", step)
 	}
 }
@@ -296,7 +296,7 @@ func TestFailureDelay(t *testing.T) {
 	cfg.Authentication.FailureDelay = config.Duration(50 * time.Millisecond)
 	a := newTestAuthenticator(t, cfg)
 	start := time.Now()
-	login(a.NewSession("192.0.2.1:1", nil), config.ClientPlain, 1, []byte("\x00"+k.id+"\x00nope"))
+	login(a.NewSession(config.DefaultListenerName, "192.0.2.1:1", nil), config.ClientPlain, 1, []byte("\x00"+k.id+"\x00nope"))
 	if time.Since(start) < 50*time.Millisecond {
 		t.Fatal("a failed login was answered before the failure delay")
 	}
@@ -390,7 +390,7 @@ func TestOAuthBearerLogin(t *testing.T) {
 		{"garbage token", bearer("not.a.jwt"), "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := a.NewSession("192.0.2.1:5000", nil)
+			s := a.NewSession(config.DefaultListenerName, "192.0.2.1:5000", nil)
 			defer s.Close()
 			step := login(s, config.ClientOAuthBearer, 1, tc.msg)
 			if tc.principal != "" {
@@ -422,7 +422,7 @@ func TestRemovedPoolClosesItsSessions(t *testing.T) {
 	cfg := oauthConfig(t, p)
 	a := newTestAuthenticator(t, cfg)
 	closed := make(chan struct{})
-	s := a.NewSession("192.0.2.1:1", func() { close(closed) })
+	s := a.NewSession(config.DefaultListenerName, "192.0.2.1:1", func() { close(closed) })
 	defer s.Close()
 	if step := login(s, config.ClientOAuthBearer, 1, bearer(p.token(t, map[string]any{"groups": []string{"payments"}}))); !step.Complete {
 		t.Fatalf("login: %+v", step)

@@ -20,7 +20,7 @@ type directory struct {
 	accounts   map[string]bool
 	providers  map[string]*oauth.Provider // by issuer
 	pools      *pool.Set
-	mechanisms []string
+	mechanisms map[string][]string // enabled on each listener, by name
 
 	// poolHits remembers which pool verified tokens landed in, so that the
 	// many connections of one client with one token evaluate no CEL.

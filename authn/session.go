@@ -77,6 +77,7 @@ const (
 // reading the connection's requests.
 type Session struct {
 	a        *Authenticator
+	listener string // name of the listener the client connected to
 	source   string // client host:port
 	host     string // client host, for throttling
 	onRevoke func()
@@ -89,15 +90,16 @@ type Session struct {
 	deadline  time.Time
 }
 
-// NewSession starts the SASL state of a connection from source (host:port).
-// onRevoke is called, on another goroutine, when the connection's
-// credential is removed; it should close the connection.
-func (a *Authenticator) NewSession(source string, onRevoke func()) *Session {
+// NewSession starts the SASL state of a connection from source (host:port)
+// on the named listener, whose mechanisms it may use. onRevoke is called, on
+// another goroutine, when the connection's credential is removed; it should
+// close the connection.
+func (a *Authenticator) NewSession(listener, source string, onRevoke func()) *Session {
 	host, _, err := net.SplitHostPort(source)
 	if err != nil {
 		host = source
 	}
-	return &Session{a: a, source: source, host: host, onRevoke: onRevoke}
+	return &Session{a: a, listener: listener, source: source, host: host, onRevoke: onRevoke}
 }
 
 // Authenticated reports whether a login has succeeded on the connection.
@@ -133,12 +135,13 @@ func (s *Session) Close() {
 // authenticated connection it starts a re-authentication, which must use
 // the same mechanism.
 func (s *Session) Handshake(mech string) (enabled []string, ok bool) {
-	d := s.a.dir.Load()
+	enabled = s.a.dir.Load().mechanisms[s.listener]
 	s.mech, s.challenge = "", nil
-	if !slices.Contains(d.mechanisms, mech) {
+	if !slices.Contains(enabled, mech) {
 		s.a.metrics.authentications.WithLabelValues(metricMechanism(mech), outcomeFailure, ReasonUnsupportedMech).Inc()
-		s.a.log.Info("client asked for a SASL mechanism that is not enabled", zap.String("client", s.source), zap.String("mechanism", mech))
-		return d.mechanisms, false
+		s.a.log.Info("client asked for a SASL mechanism that is not enabled on its listener", zap.String("client", s.source),
+			zap.String("listener", s.listener), zap.String("mechanism", mech))
+		return enabled, false
 	}
 	if id := s.identity.Load(); id != nil && id.Mechanism != mech {
 		s.a.metrics.authentications.WithLabelValues(mech, outcomeFailure, ReasonMechanismChanged).Inc()
@@ -147,7 +150,7 @@ func (s *Session) Handshake(mech string) (enabled []string, ok bool) {
 		return []string{id.Mechanism}, false
 	}
 	s.mech = mech
-	return d.mechanisms, true
+	return enabled, true
 }
 
 // metricMechanism keeps client-chosen strings out of metric labels.
@@ -277,6 +280,7 @@ func (a *Authenticator) record(s *Session, at *attempt, reauth bool, now time.Ti
 		Identity:         at.subject,
 		Provider:         at.provider,
 		Source:           s.source,
+		Listener:         s.listener,
 		Success:          at.identity != nil,
 		Reauthentication: reauth,
 	}

@@ -35,6 +35,9 @@ const (
 type Config struct {
 	// Listener is the client-facing side of the proxy.
 	Listener Listener `yaml:"listener"`
+	// ExtraListeners are further client-facing listeners, each with its
+	// own addresses, TLS and SASL mechanisms, like a broker's listeners.
+	ExtraListeners []Listener `yaml:"extra_listeners"`
 	// Upstream describes the real Kafka cluster and how the proxy logs in to it.
 	Upstream Upstream `yaml:"upstream"`
 	// Auth selects how clients authenticate: AuthSASL (default) or AuthNone.
@@ -59,8 +62,14 @@ type Config struct {
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 }
 
+// DefaultListenerName names the main listener.
+const DefaultListenerName = "default"
+
 // Listener is where clients connect.
 type Listener struct {
+	// Name identifies the listener in logs and the audit log. Default:
+	// DefaultListenerName for the main listener; required for the others.
+	Name string `yaml:"name"`
 	// Address is the bootstrap address, host:port.
 	Address string `yaml:"address"`
 	// AdvertisedHost is the host name clients are told to use for brokers.
@@ -270,6 +279,7 @@ type Log struct {
 func Default() *Config {
 	return &Config{
 		Listener: Listener{
+			Name:    DefaultListenerName,
 			Address: "127.0.0.1:9092",
 		},
 		Auth: AuthSASL,
@@ -297,34 +307,24 @@ func Default() *Config {
 	}
 }
 
+// Listeners returns every client listener, the main one first.
+func (c *Config) Listeners() []*Listener {
+	out := []*Listener{&c.Listener}
+	for i := range c.ExtraListeners {
+		out = append(out, &c.ExtraListeners[i])
+	}
+	return out
+}
+
 // Normalize fills the values that derive from others. It is called by Load and
 // must be called by code that builds a Config by hand.
 func (c *Config) Normalize() error {
-	host, port, err := net.SplitHostPort(c.Listener.Address)
-	if err != nil {
-		return fmt.Errorf("listener.address %q: %w", c.Listener.Address, err)
+	if c.Listener.Name == "" {
+		c.Listener.Name = DefaultListenerName
 	}
-	if c.Listener.AdvertisedHost == "" {
-		switch host {
-		case "", "0.0.0.0", "::":
-			c.Listener.AdvertisedHost = "127.0.0.1"
-		default:
-			c.Listener.AdvertisedHost = host
-		}
-	}
-	if c.Listener.BrokerPortBase == 0 {
-		p, err := strconv.Atoi(port)
-		if err != nil || p == 0 {
-			return fmt.Errorf("listener.address %q: a fixed port is needed to derive broker_port_base", c.Listener.Address)
-		}
-		c.Listener.BrokerPortBase = p + 1
-	}
-	if c.Auth == AuthSASL && len(c.Listener.SASLMechanisms) == 0 {
-		if len(c.APIKeys.Keys) > 0 || c.APIKeys.StateFile != "" {
-			c.Listener.SASLMechanisms = append(c.Listener.SASLMechanisms, ClientPlain)
-		}
-		if len(c.OIDC.IdentityPools) > 0 {
-			c.Listener.SASLMechanisms = append(c.Listener.SASLMechanisms, ClientOAuthBearer)
+	for _, l := range c.Listeners() {
+		if err := c.normalizeListener(l); err != nil {
+			return err
 		}
 	}
 	for i := range c.OIDC.Providers {
@@ -340,6 +340,37 @@ func (c *Config) Normalize() error {
 		}
 		if p.JWKSMinRefreshInterval == 0 {
 			p.JWKSMinRefreshInterval = DefaultJWKSMinRefreshInterval
+		}
+	}
+	return nil
+}
+
+func (c *Config) normalizeListener(l *Listener) error {
+	host, port, err := net.SplitHostPort(l.Address)
+	if err != nil {
+		return fmt.Errorf("listener %s: address %q: %w", l.Name, l.Address, err)
+	}
+	if l.AdvertisedHost == "" {
+		switch host {
+		case "", "0.0.0.0", "::":
+			l.AdvertisedHost = "127.0.0.1"
+		default:
+			l.AdvertisedHost = host
+		}
+	}
+	if l.BrokerPortBase == 0 {
+		p, err := strconv.Atoi(port)
+		if err != nil || p == 0 {
+			return fmt.Errorf("listener %s: address %q: a fixed port is needed to derive broker_port_base", l.Name, l.Address)
+		}
+		l.BrokerPortBase = p + 1
+	}
+	if c.Auth == AuthSASL && len(l.SASLMechanisms) == 0 {
+		if len(c.APIKeys.Keys) > 0 || c.APIKeys.StateFile != "" {
+			l.SASLMechanisms = append(l.SASLMechanisms, ClientPlain)
+		}
+		if len(c.OIDC.IdentityPools) > 0 {
+			l.SASLMechanisms = append(l.SASLMechanisms, ClientOAuthBearer)
 		}
 	}
 	return nil

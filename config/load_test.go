@@ -77,6 +77,7 @@ func TestParseFullConfig(t *testing.T) {
 	}
 	cfg := mustParse(t, `
 listener:
+  name: internal
   address: 0.0.0.0:19092
   advertised_host: proxy.example.com
   broker_port_base: 29000
@@ -85,6 +86,15 @@ listener:
     cert_file: `+certFile+`
     key_file: `+keyFile+`
     client_ca_file: `+caFile+`
+extra_listeners:
+  - name: external
+    address: 0.0.0.0:19093
+    advertised_host: kafka.example.com
+    broker_port_base: 30000
+    tls:
+      cert_file: `+certFile+`
+      key_file: `+keyFile+`
+    sasl_mechanisms: [OAUTHBEARER]
 upstream:
   bootstrap:
     - kafka-1.internal:9093
@@ -157,12 +167,21 @@ shutdown_timeout: 1m30s
 `, envMap())
 	want := &Config{
 		Listener: Listener{
+			Name:           "internal",
 			Address:        "0.0.0.0:19092",
 			AdvertisedHost: "proxy.example.com",
 			BrokerPortBase: 29000,
 			TLS:            &ServerTLS{CertFile: certFile, KeyFile: keyFile, ClientCAFile: caFile},
 			SASLMechanisms: []string{ClientPlain, ClientOAuthBearer},
 		},
+		ExtraListeners: []Listener{{
+			Name:           "external",
+			Address:        "0.0.0.0:19093",
+			AdvertisedHost: "kafka.example.com",
+			BrokerPortBase: 30000,
+			TLS:            &ServerTLS{CertFile: certFile, KeyFile: keyFile},
+			SASLMechanisms: []string{ClientOAuthBearer},
+		}},
 		Upstream: Upstream{
 			Bootstrap:       []string{"kafka-1.internal:9093", "kafka-2.internal:9093", "[2001:db8::1]:9093"},
 			TLS:             &ClientTLS{CAFile: caFile, CertFile: certFile, KeyFile: keyFile, ServerName: "kafka.internal"},
@@ -422,7 +441,7 @@ upstream:
 		{
 			name: "string where a section is expected",
 			yaml: minimal + "listener: 127.0.0.1:9092\n",
-			want: []Problem{{Path: "listener", Line: 4, Message: `must be a mapping with the keys address, advertised_host, broker_port_base, tls, sasl_mechanisms; got "127.0.0.1:9092"`}},
+			want: []Problem{{Path: "listener", Line: 4, Message: `must be a mapping with the keys name, address, advertised_host, broker_port_base, tls, sasl_mechanisms; got "127.0.0.1:9092"`}},
 		},
 		{
 			name: "mapping where a list is expected",
@@ -448,7 +467,7 @@ upstream:
 		{
 			name: "top level must be a mapping",
 			yaml: "- auth: none\n",
-			want: []Problem{{Line: 1, Message: "must be a mapping with the keys listener, upstream, auth, authentication, api_keys, oidc, audit, limits, metrics, log, shutdown_timeout; got a list"}},
+			want: []Problem{{Line: 1, Message: "must be a mapping with the keys listener, extra_listeners, upstream, auth, authentication, api_keys, oidc, audit, limits, metrics, log, shutdown_timeout; got a list"}},
 		},
 		{
 			name: "an empty file needs auth and bootstrap",

@@ -58,8 +58,10 @@ const (
 // spelling, so that the rest of the program can compare them directly.
 func canonicalize(c *Config) {
 	c.Auth = strings.ToLower(strings.TrimSpace(c.Auth))
-	for i, m := range c.Listener.SASLMechanisms {
-		c.Listener.SASLMechanisms[i] = strings.ToUpper(strings.TrimSpace(m))
+	for _, l := range c.Listeners() {
+		for i, m := range l.SASLMechanisms {
+			l.SASLMechanisms[i] = strings.ToUpper(strings.TrimSpace(m))
+		}
 	}
 	if c.Upstream.SASL != nil {
 		c.Upstream.SASL.Mechanism = strings.ToUpper(strings.TrimSpace(c.Upstream.SASL.Mechanism))
@@ -123,7 +125,7 @@ func (k *checker) add(path, format string, args ...any) {
 // validate checks c and returns every problem found.
 func validate(c *Config, lines map[string]int, failed map[string]bool) []Problem {
 	k := &checker{lines: lines, failed: failed}
-	k.listener(&c.Listener)
+	k.listeners(c)
 	k.auth(c)
 	k.upstream(&c.Upstream)
 	k.limits(&c.Limits)
@@ -136,33 +138,84 @@ func validate(c *Config, lines map[string]int, failed map[string]bool) []Problem
 	return k.problems
 }
 
-func (k *checker) listener(l *Listener) {
-	baseSet := l.BrokerPortBase != 0 || k.present("listener.broker_port_base")
-	port, ok := k.hostPort("listener.address", l.Address, hostPortRules{allowEmptyHost: true, allowZeroPort: true})
+// listenerName matches the names of extra listeners.
+var listenerName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// listeners checks the main listener and the extra ones, each on its own
+// and against each other.
+func (k *checker) listeners(c *Config) {
+	k.listener("listener", &c.Listener)
+	names := map[string]string{c.Listener.Name: "listener"}
+	if c.Listener.Name == "" {
+		names = map[string]string{DefaultListenerName: "listener"}
+	} else if !listenerName.MatchString(c.Listener.Name) {
+		k.add("listener.name", "must be lower-case letters, digits, _ and -; got %q", c.Listener.Name)
+	}
+	ports := map[int]string{}
+	if p, ok := k.port(c.Listener.Address); ok && p != 0 {
+		ports[p] = "listener"
+	}
+	for i := range c.ExtraListeners {
+		l := &c.ExtraListeners[i]
+		path := fmt.Sprintf("extra_listeners[%d]", i)
+		k.listener(path, l)
+		switch {
+		case l.Name == "":
+			k.add(path+".name", "required: extra listeners are told apart by name in logs and the audit log")
+		case !listenerName.MatchString(l.Name):
+			k.add(path+".name", "must be lower-case letters, digits, _ and -; got %q", l.Name)
+		case names[l.Name] != "":
+			k.add(path+".name", "%q is also the name of %s", l.Name, names[l.Name])
+		default:
+			names[l.Name] = path
+		}
+		if p, ok := k.port(l.Address); ok && p != 0 {
+			if other := ports[p]; other != "" {
+				k.add(path+".address", "port %d is also the bootstrap port of %s", p, other)
+			}
+			ports[p] = path
+		}
+	}
+}
+
+// port is the port of a host:port that is otherwise checked elsewhere.
+func (k *checker) port(addr string) (int, bool) {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(p)
+	return n, err == nil
+}
+
+// listener checks one listener whose keys are under path.
+func (k *checker) listener(path string, l *Listener) {
+	baseSet := l.BrokerPortBase != 0 || k.present(path+".broker_port_base")
+	port, ok := k.hostPort(path+".address", l.Address, hostPortRules{allowEmptyHost: true, allowZeroPort: true})
 	if ok && port == 0 && !baseSet {
-		k.add("listener.address", "port 0 (any free port) needs listener.broker_port_base set explicitly, because broker ports are otherwise derived from the bootstrap port")
+		k.add(path+".address", "port 0 (any free port) needs %s.broker_port_base set explicitly, because broker ports are otherwise derived from the bootstrap port", path)
 	}
 	if baseSet {
 		switch {
 		case l.BrokerPortBase < 1 || l.BrokerPortBase > maxPort:
-			k.add("listener.broker_port_base", "must be between 1 and %d; got %d (leave it out to use the listener.address port + 1)", maxPort, l.BrokerPortBase)
+			k.add(path+".broker_port_base", "must be between 1 and %d; got %d (leave it out to use the %s.address port + 1)", maxPort, l.BrokerPortBase, path)
 		case ok && port == l.BrokerPortBase:
-			k.add("listener.broker_port_base", "must differ from the listener.address port %d, which serves bootstrap connections (broker N is served on broker_port_base + N)", port)
+			k.add(path+".broker_port_base", "must differ from the %s.address port %d, which serves bootstrap connections (broker N is served on broker_port_base + N)", path, port)
 		}
 	}
 	if h := l.AdvertisedHost; h != "" {
 		if _, _, err := net.SplitHostPort(h); err == nil {
-			k.add("listener.advertised_host", "must be a host name or IP address without a port; got %q (broker ports come from listener.broker_port_base)", h)
+			k.add(path+".advertised_host", "must be a host name or IP address without a port; got %q (broker ports come from %s.broker_port_base)", h, path)
 		} else if strings.ContainsAny(h, " \t/[]") {
-			k.add("listener.advertised_host", "must be a host name or IP address; got %q", h)
+			k.add(path+".advertised_host", "must be a host name or IP address; got %q", h)
 		}
 	}
 	if t := l.TLS; t != nil {
-		k.required("listener.tls.cert_file", t.CertFile, "listener.tls is set")
-		k.required("listener.tls.key_file", t.KeyFile, "listener.tls is set")
-		k.keyPair("listener.tls.cert_file", t.CertFile, "listener.tls.key_file", t.KeyFile)
+		k.required(path+".tls.cert_file", t.CertFile, path+".tls is set")
+		k.required(path+".tls.key_file", t.KeyFile, path+".tls is set")
+		k.keyPair(path+".tls.cert_file", t.CertFile, path+".tls.key_file", t.KeyFile)
 		if t.ClientCAFile != "" {
-			k.caFile("listener.tls.client_ca_file", t.ClientCAFile)
+			k.caFile(path+".tls.client_ca_file", t.ClientCAFile)
 		}
 	}
 }
@@ -179,23 +232,33 @@ func (k *checker) auth(c *Config) {
 	if c.Auth != AuthSASL {
 		return
 	}
-	mechs := c.Listener.SASLMechanisms
+	keys := len(c.APIKeys.Keys) > 0 || c.APIKeys.StateFile != ""
+	pools := len(c.OIDC.IdentityPools) > 0
+	if !keys && !pools {
+		k.add("auth", "%q needs credentials: declare api_keys (keys or a state_file) or oidc.identity_pools, or set auth: %s for development", AuthSASL, AuthNone)
+		return
+	}
+	k.mechanisms("listener", c.Listener.SASLMechanisms, keys, pools)
+	for i, l := range c.ExtraListeners {
+		k.mechanisms(fmt.Sprintf("extra_listeners[%d]", i), l.SASLMechanisms, keys, pools)
+	}
+}
+
+// mechanisms checks the sasl_mechanisms of the listener at path against
+// the credentials that exist.
+func (k *checker) mechanisms(path string, mechs []string, keys, pools bool) {
 	for i, m := range mechs {
-		p := fmt.Sprintf("listener.sasl_mechanisms[%d]", i)
+		p := fmt.Sprintf("%s.sasl_mechanisms[%d]", path, i)
 		k.oneOf(p, m, clientMechanisms)
 		if slices.Index(mechs, m) < i {
 			k.add(p, "%s is listed twice", m)
 		}
 	}
-	keys := len(c.APIKeys.Keys) > 0 || c.APIKeys.StateFile != ""
-	pools := len(c.OIDC.IdentityPools) > 0
 	switch {
-	case len(mechs) == 0 && !keys && !pools:
-		k.add("auth", "%q needs credentials: declare api_keys (keys or a state_file) or oidc.identity_pools, or set auth: %s for development", AuthSASL, AuthNone)
 	case slices.Contains(mechs, ClientPlain) && !keys:
-		k.add("listener.sasl_mechanisms", "PLAIN is enabled but no API key can exist: set api_keys.state_file or declare api_keys.keys")
+		k.add(path+".sasl_mechanisms", "PLAIN is enabled but no API key can exist: set api_keys.state_file or declare api_keys.keys")
 	case slices.Contains(mechs, ClientOAuthBearer) && !pools:
-		k.add("listener.sasl_mechanisms", "OAUTHBEARER is enabled but no identity pool is declared in oidc.identity_pools")
+		k.add(path+".sasl_mechanisms", "OAUTHBEARER is enabled but no identity pool is declared in oidc.identity_pools")
 	}
 }
 

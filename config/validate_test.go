@@ -78,6 +78,25 @@ func TestValidationProblems(t *testing.T) {
 			},
 		},
 
+		// extra listeners
+		{
+			name: "extra listeners need distinct names and ports, and credentials for their mechanisms",
+			yaml: minimal + "extra_listeners:\n  - address: 127.0.0.1:9092\n  - name: default\n    address: 127.0.0.1:9300\n  - name: External!\n    address: 127.0.0.1:9400\n",
+			want: []Problem{
+				{Path: "extra_listeners[0].name", Line: 5, Message: "required: extra listeners are told apart by name in logs and the audit log"},
+				{Path: "extra_listeners[0].address", Line: 5, Message: "port 9092 is also the bootstrap port of listener"},
+				{Path: "extra_listeners[1].name", Line: 6, Message: `"default" is also the name of listener`},
+				{Path: "extra_listeners[2].name", Line: 8, Message: `must be lower-case letters, digits, _ and -; got "External!"`},
+			},
+		},
+		{
+			name: "an extra listener's mechanisms need credentials",
+			yaml: "upstream:\n  bootstrap: [127.0.0.1:19092]\napi_keys:\n  state_file: /tmp/s.json\nextra_listeners:\n  - name: ext\n    address: 127.0.0.1:9300\n    sasl_mechanisms: [OAUTHBEARER]\n",
+			want: []Problem{
+				{Path: "extra_listeners[0].sasl_mechanisms", Line: 8, Message: "OAUTHBEARER is enabled but no identity pool is declared in oidc.identity_pools"},
+			},
+		},
+
 		// listener
 		{
 			name: "listener address without a port",

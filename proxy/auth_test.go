@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"strconv"
 	"testing"
 	"time"
 
@@ -330,5 +331,67 @@ func TestConnectionWithoutLoginIsClosedAfterTheTimeout(t *testing.T) {
 		t.Fatal("the proxy sent something")
 	} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
 		t.Fatal("an idle unauthenticated connection stayed open past the authentication timeout")
+	}
+}
+
+func TestEachListenerHasItsOwnMechanismsAndAddresses(t *testing.T) {
+	externalBase := freePortBase(t, 8)
+	p, key := newAuthTestProxy(t, func(c *config.Config) {
+		c.Listener.SASLMechanisms = []string{config.ClientPlain}
+		c.OIDC.Providers = []config.OIDCProvider{{Name: "idp", Issuer: "http://127.0.0.1:1", Audiences: []string{"kafka"}}}
+		c.OIDC.IdentityPools = []config.IdentityPool{{ID: "pool-all", Provider: "idp", Filter: "true"}}
+		c.ExtraListeners = []config.Listener{{
+			Name:           "external",
+			Address:        "127.0.0.1:0",
+			AdvertisedHost: "localhost",
+			BrokerPortBase: externalBase,
+			SASLMechanisms: []string{config.ClientOAuthBearer},
+		}}
+	})
+	external := p.srv.ListenerAddr("external")
+	for _, tc := range []struct {
+		addr, mech string
+		enabled    []string
+	}{
+		{p.srv.BootstrapAddr(), config.ClientOAuthBearer, []string{config.ClientPlain}},
+		{external, config.ClientPlain, []string{config.ClientOAuthBearer}},
+	} {
+		c := dialRaw(t, tc.addr)
+		hs := c.handshake(1, tc.mech)
+		if hs.ErrorCode != kerr.UnsupportedSaslMechanism.Code || len(hs.SupportedMechanisms) != 1 || hs.SupportedMechanisms[0] != tc.enabled[0] {
+			t.Errorf("%s on %s: %+v; want UNSUPPORTED_SASL_MECHANISM listing %v", tc.mech, tc.addr, hs, tc.enabled)
+		}
+	}
+
+	// Metadata names the addresses of the listener it was asked on.
+	c := dialRaw(t, p.srv.BootstrapAddr())
+	c.handshake(1, config.ClientPlain)
+	if resp, ok := c.authenticate(1, plainMsg(key)); !ok || resp.ErrorCode != 0 {
+		t.Fatalf("login: %v %+v", ok, resp)
+	}
+	req := kmsg.NewPtrMetadataRequest()
+	req.Version = 12
+	resp := kmsg.NewPtrMetadataResponse()
+	if !c.send(req, resp) || len(resp.Brokers) != 1 {
+		t.Fatalf("metadata: %+v", resp)
+	}
+	b := resp.Brokers[0]
+	if b.Host != "127.0.0.1" || int(b.Port) != p.srv.cfg.Listener.BrokerPortBase+int(b.NodeID) {
+		t.Errorf("main listener advertises %s:%d", b.Host, b.Port)
+	}
+	// The external listener serves every broker on its own ports too.
+	nc, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(externalBase+int(b.NodeID))))
+	if err != nil {
+		t.Fatalf("external listener's broker port: %v", err)
+	}
+	nc.Close()
+	var ext *listener
+	for _, l := range p.srv.lns {
+		if l.cfg.Name == "external" {
+			ext = l
+		}
+	}
+	if host, port := ext.advertise(b.NodeID, "10.0.0.1", 9092); host != "localhost" || int(port) != externalBase+int(b.NodeID) {
+		t.Errorf("external listener advertises %s:%d", host, port)
 	}
 }

@@ -36,6 +36,7 @@ type pending struct {
 // matches responses, rewrites broker addresses, and writes them back.
 type clientConn struct {
 	s    *Server
+	l    *listener // the listener that accepted it
 	nc   net.Conn
 	node int32 // upstream node this listener serves, or bootstrapNode
 	kind string
@@ -68,12 +69,13 @@ type clientConn struct {
 	authTimer *time.Timer
 }
 
-func newClientConn(s *Server, nc net.Conn, node int32, kind string) *clientConn {
+func newClientConn(s *Server, l *listener, nc net.Conn, node int32, kind string) *clientConn {
 	if tcp, ok := nc.(*net.TCPConn); ok {
 		_ = tcp.SetNoDelay(true)
 	}
 	return &clientConn{
 		s:        s,
+		l:        l,
 		nc:       nc,
 		node:     node,
 		kind:     kind,
@@ -102,7 +104,7 @@ func (c *clientConn) serve() {
 		}
 	}
 	if a := c.s.auth; a != nil {
-		c.sess = a.NewSession(c.nc.RemoteAddr().String(), c.revoke)
+		c.sess = a.NewSession(c.l.cfg.Name, c.nc.RemoteAddr().String(), c.revoke)
 		defer c.sess.Close()
 		c.authTimer = time.AfterFunc(c.s.cfg.Authentication.Timeout.D(), c.authTimeout)
 		defer c.authTimer.Stop()

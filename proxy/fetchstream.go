@@ -56,7 +56,7 @@ func (c *clientConn) relayFetch(p pending, hdr [8]byte, size int) error {
 	}
 	w := &fetchWalker{
 		src: c.up.br, srcRaw: c.up.nc, dst: c.bw, dstRaw: c.nc,
-		a: c.s, version: p.version, left: size - 4,
+		a: c.l, version: p.version, left: size - 4,
 	}
 	if err := w.walk(); err != nil {
 		if errors.Is(err, errFetchLayout) {

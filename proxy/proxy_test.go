@@ -303,7 +303,7 @@ func TestUnreachableBrokerLeavesOthersServed(t *testing.T) {
 func TestBrokersThatJoinLaterGetAPort(t *testing.T) {
 	p := newTestProxy(t, 1)
 	// Pretend a broker with a large node id appeared in a response.
-	host, port := p.srv.advertise(42, "10.0.0.9", 9092)
+	host, port := p.srv.lns[0].advertise(42, "10.0.0.9", 9092)
 	base := p.srv.cfg.Listener.BrokerPortBase
 	if host != "127.0.0.1" || int(port) != base+42 {
 		t.Fatalf("advertised %s:%d", host, port)

@@ -171,7 +171,7 @@ func (c *clientConn) relayRewritten(p pending, hdr [8]byte, size int) error {
 		return fmt.Errorf("upstream %s: %w", c.up.addr, err)
 	}
 	out := buf
-	if p.spec.rewrite(resp, c.s) {
+	if p.spec.rewrite(resp, c.l) {
 		// Keep the original header (correlation id and tags); re-encode
 		// the body behind it.
 		out = make([]byte, bodyAt, bodyAt+size+64)

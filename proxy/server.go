@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -30,15 +29,13 @@ type Server struct {
 	log     *zap.Logger
 	metrics *metrics
 	dialer  *dialer
-	tls     *tls.Config // client-facing; nil for plaintext
 	auth    *authn.Authenticator
-	host    string // interface the listeners bind
+	// lns are the client-facing listeners, the main one first.
+	lns []*listener
 
-	// brokers maps node id to the upstream host:port; listeners holds the
-	// client-facing listener of each node.
+	// brokers maps node id to the upstream host:port.
 	mu        sync.RWMutex
 	brokers   map[int32]string
-	listeners map[int32]net.Listener
 	conns     map[*clientConn]struct{}
 	clusterID *string
 
@@ -47,7 +44,6 @@ type Server struct {
 	versionsMu sync.RWMutex
 	versions   map[string]*kmsg.ApiVersionsResponse
 
-	bootstrapLn  net.Listener
 	nextBoot     atomic.Uint32
 	ready        atomic.Bool
 	closing      atomic.Bool
@@ -66,10 +62,6 @@ func NewServer(cfg *config.Config, log *zap.Logger, reg prometheus.Registerer) (
 	if len(cfg.Upstream.Bootstrap) == 0 {
 		return nil, errors.New("upstream.bootstrap: at least one broker address is required")
 	}
-	host, _, err := net.SplitHostPort(cfg.Listener.Address)
-	if err != nil {
-		return nil, fmt.Errorf("listener.address: %w", err)
-	}
 	d, err := newDialer(cfg)
 	if err != nil {
 		return nil, err
@@ -79,44 +71,53 @@ func NewServer(cfg *config.Config, log *zap.Logger, reg prometheus.Registerer) (
 		log:        log,
 		metrics:    newMetrics(reg),
 		dialer:     d,
-		host:       host,
 		brokers:    make(map[int32]string),
-		listeners:  make(map[int32]net.Listener),
 		conns:      make(map[*clientConn]struct{}),
 		versions:   make(map[string]*kmsg.ApiVersionsResponse),
 		refreshNow: make(chan struct{}, 1),
 	}
-	if t := cfg.Listener.TLS; t != nil {
-		if s.tls, err = serverTLSConfig(t); err != nil {
+	for _, lc := range cfg.Listeners() {
+		l, err := newListener(s, lc)
+		if err != nil {
 			return nil, err
 		}
+		s.lns = append(s.lns, l)
 	}
 	return s, nil
 }
 
-// Start binds the bootstrap listener, learns the upstream brokers (opening a
-// port for each) and starts serving. An unreachable upstream is not an
+// Start binds the bootstrap port of each listener, learns the upstream
+// brokers (opening a port for each on every listener) and starts serving. An unreachable upstream is not an
 // error: the proxy keeps retrying in the background and reports not ready.
 func (s *Server) Start(ctx context.Context) error {
 	if s.cfg.Auth != config.AuthNone && s.auth == nil {
 		return fmt.Errorf("auth is %q but no authenticator was set: refusing to serve unauthenticated clients", s.cfg.Auth)
 	}
-	ln, err := s.listen(s.cfg.Listener.Address)
-	if err != nil {
-		return fmt.Errorf("bootstrap listener: %w", err)
+	for _, l := range s.lns {
+		ln, err := l.listen(l.cfg.Address)
+		if err != nil {
+			for _, o := range s.lns {
+				if o.boot != nil {
+					o.boot.Close()
+				}
+			}
+			return fmt.Errorf("listener %s: bootstrap port: %w", l.cfg.Name, err)
+		}
+		l.boot = ln
+		s.log.Info("listening", zap.String("listener", l.cfg.Name), zap.String("bootstrap", ln.Addr().String()),
+			zap.String("advertised_host", l.cfg.AdvertisedHost),
+			zap.Int("broker_port_base", l.cfg.BrokerPortBase),
+			zap.Bool("tls", l.tls != nil), zap.Strings("sasl_mechanisms", l.cfg.SASLMechanisms))
 	}
-	s.bootstrapLn = ln
-	s.log.Info("listening", zap.String("bootstrap", ln.Addr().String()),
-		zap.String("advertised_host", s.cfg.Listener.AdvertisedHost),
-		zap.Int("broker_port_base", s.cfg.Listener.BrokerPortBase),
-		zap.Bool("tls", s.tls != nil))
 	if err := s.refreshMetadata(ctx); err != nil {
 		s.log.Warn("upstream not reachable yet; retrying in the background", zap.Error(err))
 	}
 	rctx, cancel := context.WithCancel(context.Background())
 	s.stopRefresh = cancel
-	s.loopsWG.Add(2)
-	go s.acceptLoop(ln, bootstrapNode)
+	s.loopsWG.Add(1 + len(s.lns))
+	for _, l := range s.lns {
+		go s.acceptLoop(l, l.boot, bootstrapNode)
+	}
 	go s.refreshLoop(rctx)
 	return nil
 }
@@ -135,33 +136,26 @@ func (s *Server) ClusterID() string {
 	return *s.clusterID
 }
 
-// BootstrapAddr is the bound bootstrap address.
-func (s *Server) BootstrapAddr() string { return s.bootstrapLn.Addr().String() }
+// BootstrapAddr is the bound bootstrap address of the main listener.
+func (s *Server) BootstrapAddr() string { return s.lns[0].boot.Addr().String() }
+
+// ListenerAddr is the bound bootstrap address of the named listener, or ""
+// when there is none.
+func (s *Server) ListenerAddr(name string) string {
+	for _, l := range s.lns {
+		if l.cfg.Name == name && l.boot != nil {
+			return l.boot.Addr().String()
+		}
+	}
+	return ""
+}
 
 // Ready reports whether the upstream cluster has been reached.
 func (s *Server) Ready() bool { return s.ready.Load() && !s.closing.Load() }
 
-func (s *Server) listen(addr string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	if s.tls != nil {
-		ln = tls.NewListener(ln, s.tls)
-	}
-	return ln, nil
-}
-
-// brokerPort is the client-facing port of upstream node id.
-func (s *Server) brokerPort(id int32) (int, bool) {
-	p := s.cfg.Listener.BrokerPortBase + int(id)
-	return p, id >= 0 && p > 0 && p <= 65535
-}
-
-// advertise implements advertiser: it records the upstream address of a
-// broker, makes sure its port is open, and returns the proxy's address for
-// it.
-func (s *Server) advertise(id int32, host string, port int32) (string, int32) {
+// noteBroker records the upstream address of broker id and, for a broker
+// not seen before, opens its port on every listener.
+func (s *Server) noteBroker(id int32, host string, port int32) {
 	addr := net.JoinHostPort(host, strconv.Itoa(int(port)))
 	s.mu.RLock()
 	cur, known := s.brokers[id]
@@ -169,11 +163,6 @@ func (s *Server) advertise(id int32, host string, port int32) (string, int32) {
 	if !known || cur != addr {
 		s.learnBroker(id, addr, known)
 	}
-	p, ok := s.brokerPort(id)
-	if !ok {
-		return s.cfg.Listener.AdvertisedHost, -1
-	}
-	return s.cfg.Listener.AdvertisedHost, int32(p)
 }
 
 func (s *Server) learnBroker(id int32, addr string, known bool) {
@@ -188,25 +177,21 @@ func (s *Server) learnBroker(id int32, addr string, known bool) {
 		s.log.Info("upstream broker moved", zap.Int32("node_id", id), zap.String("upstream", addr))
 		return
 	}
-	port, ok := s.brokerPort(id)
-	if !ok {
-		s.log.Error("broker node id gives no valid port; raise or lower listener.broker_port_base",
-			zap.Int32("node_id", id), zap.Int("broker_port_base", s.cfg.Listener.BrokerPortBase))
-		return
-	}
 	if s.closing.Load() {
 		return
 	}
-	ln, err := s.listen(net.JoinHostPort(s.host, strconv.Itoa(port)))
-	if err != nil {
-		s.log.Error("cannot open broker port", zap.Int32("node_id", id), zap.Int("port", port), zap.Error(err))
-		return
+	for _, l := range s.lns {
+		ln, err := l.openBroker(id)
+		if err != nil {
+			s.log.Error("cannot open broker port; raise or lower broker_port_base or free the port",
+				zap.String("listener", l.cfg.Name), zap.Int32("node_id", id), zap.Error(err))
+			continue
+		}
+		s.log.Info("serving upstream broker", zap.String("listener", l.cfg.Name), zap.Int32("node_id", id),
+			zap.String("upstream", addr), zap.String("listen", ln.Addr().String()))
+		s.loopsWG.Add(1)
+		go s.acceptLoop(l, ln, id)
 	}
-	s.listeners[id] = ln
-	s.log.Info("serving upstream broker", zap.Int32("node_id", id), zap.String("upstream", addr),
-		zap.String("listen", ln.Addr().String()))
-	s.loopsWG.Add(1)
-	go s.acceptLoop(ln, id)
 }
 
 // upstreamAddr returns where a client connection of the given listener
@@ -280,7 +265,7 @@ func (s *Server) cachedVersions(node int32) *kmsg.ApiVersionsResponse {
 	return nil
 }
 
-func (s *Server) acceptLoop(ln net.Listener, node int32) {
+func (s *Server) acceptLoop(l *listener, ln net.Listener, node int32) {
 	defer s.loopsWG.Done()
 	kind := listenerBroker
 	if node == bootstrapNode {
@@ -300,7 +285,7 @@ func (s *Server) acceptLoop(ln net.Listener, node int32) {
 			continue
 		}
 		backoff = 0
-		c := newClientConn(s, nc, node, kind)
+		c := newClientConn(s, l, nc, node, kind)
 		s.mu.Lock()
 		if s.closing.Load() {
 			s.mu.Unlock()
@@ -388,7 +373,7 @@ func (s *Server) refreshOnce(ctx context.Context) error {
 	}
 	r := resp.(*kmsg.MetadataResponse)
 	for _, b := range r.Brokers {
-		s.advertise(b.NodeID, b.Host, b.Port)
+		s.noteBroker(b.NodeID, b.Host, b.Port)
 	}
 	s.mu.Lock()
 	s.clusterID = r.ClusterID
@@ -408,11 +393,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) shutdown(ctx context.Context) error {
 	s.closing.Store(true)
 	s.mu.Lock()
-	if s.bootstrapLn != nil {
-		s.bootstrapLn.Close()
-	}
-	for _, ln := range s.listeners {
-		ln.Close()
+	for _, l := range s.lns {
+		if l.boot != nil {
+			l.boot.Close()
+		}
+		for _, ln := range l.brokers {
+			ln.Close()
+		}
 	}
 	conns := make([]*clientConn, 0, len(s.conns))
 	for c := range s.conns {

@@ -19,8 +19,8 @@ import (
 const configPollInterval = 2 * time.Second
 
 // reloader applies changes of the configuration file to the running proxy:
-// its credentials (accounts, API keys, identity providers and pools, SASL
-// mechanisms) and authentication settings take effect at once, so removing
+// its credentials (accounts, API keys, identity providers and pools, the
+// listeners' SASL mechanisms) and authentication settings take effect at once, so removing
 // a key needs no restart. Other sections are read at start-up only; a change
 // to them is logged. A file that does not load is reported and the running
 // configuration is kept.
@@ -88,7 +88,17 @@ func restartOnly(a, b *config.Config) bool {
 	x.APIKeys, y.APIKeys = config.APIKeys{}, config.APIKeys{}
 	x.OIDC, y.OIDC = config.OIDC{}, config.OIDC{}
 	x.Listener.SASLMechanisms, y.Listener.SASLMechanisms = nil, nil
+	x.ExtraListeners, y.ExtraListeners = withoutMechanisms(x.ExtraListeners), withoutMechanisms(y.ExtraListeners)
 	return !reflect.DeepEqual(x, y)
+}
+
+func withoutMechanisms(ls []config.Listener) []config.Listener {
+	out := make([]config.Listener, len(ls))
+	for i, l := range ls {
+		l.SASLMechanisms = nil
+		out[i] = l
+	}
+	return out
 }
 
 // fileStamp identifies a version of a file by modification time and size.

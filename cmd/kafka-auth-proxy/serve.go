@@ -163,7 +163,6 @@ func run(ctx context.Context, cfg *config.Config, reload *reloader, started func
 			reload.auth, reload.log, reload.current = a, log, cfg
 			go reload.watch(ctx)
 		}
-		log.Info("client authentication", zap.Strings("sasl_mechanisms", a.Mechanisms()))
 	}
 	if err := srv.Start(ctx); err != nil {
 		return err
