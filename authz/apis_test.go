@@ -1,0 +1,301 @@
+package authz
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// subjectChecker is a Checker straight on a Subject, as the proxy's is
+// without metrics and audit.
+type subjectChecker struct{ s *Subject }
+
+func (c subjectChecker) Authorize(rt ResourceType, name string, op Operation) bool {
+	return c.s.Authorize(rt, name, op).Allowed
+}
+func (c subjectChecker) Filter(rt ResourceType, name string, op Operation) bool {
+	return c.s.Authorize(rt, name, op).Allowed
+}
+func (c subjectChecker) AuthorizeAny(rt ResourceType, op Operation) bool {
+	return c.s.AuthorizeAny(rt, op).Allowed
+}
+
+type fakeTopics map[[16]byte]string
+
+func (f fakeTopics) TopicName(id [16]byte) (string, bool) { n, ok := f[id]; return n, ok }
+
+var (
+	idOrders  = [16]byte{1}
+	idPayment = [16]byte{2}
+)
+
+// ruleTestContext is sa-app's view of a policy like the proxy tests':
+// orders-* readable and writable, group orders-app, transactional id
+// orders-txn.
+func ruleTestContext(t *testing.T) *Context {
+	t.Helper()
+	tbl, err := Compile(Policy{
+		ACLs: []ACL{
+			{Principal: "User:sa-app", Host: "*", ResourceType: ResourceTopic, Name: "orders-", Pattern: PatternPrefixed, Operation: OpAll, Permission: PermissionAllow},
+			{Principal: "User:sa-app", Host: "*", ResourceType: ResourceTopic, Name: "payments", Pattern: PatternLiteral, Operation: OpDescribe, Permission: PermissionAllow},
+			{Principal: "User:sa-app", Host: "*", ResourceType: ResourceGroup, Name: "orders-app", Pattern: PatternLiteral, Operation: OpRead, Permission: PermissionAllow},
+			{Principal: "User:sa-app", Host: "*", ResourceType: ResourceTransactionalID, Name: "orders-txn", Pattern: PatternLiteral, Operation: OpWrite, Permission: PermissionAllow},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Context{Check: subjectChecker{tbl.Subject("User:sa-app", "10.0.0.1")}, Topics: fakeTopics{idOrders: "orders-eu", idPayment: "payments"}}
+}
+
+// outcome describes a verdict: "forward", "edit", "answer" or "drop", the
+// edited request's items, and the error codes the client will see (from
+// the local answer, or merged into an empty upstream answer).
+func outcome(req kmsg.Request, v Verdict) string {
+	kind := "forward"
+	switch {
+	case v.Drop:
+		kind = "drop"
+	case v.Answer != nil:
+		kind = "answer"
+	case v.Edited:
+		kind = "edit"
+	}
+	resp := v.Answer
+	if resp == nil && v.Patch != nil {
+		resp = req.ResponseKind()
+		resp.SetVersion(req.GetVersion())
+		v.Patch(resp)
+	}
+	out := kind
+	if v.Edited {
+		out += " req" + fmt.Sprint(names(reflect.ValueOf(req)))
+	}
+	if resp != nil {
+		out += " resp" + fmt.Sprint(codes(reflect.ValueOf(resp), ""))
+	}
+	return out
+}
+
+// names lists the item names a request still holds.
+func names(v reflect.Value) []string {
+	var out []string
+	walk(v, "", func(owner string, code int64) {}, func(name string) { out = append(out, name) })
+	return out
+}
+
+// codes lists "name=code" for every non-zero-named error code of a
+// response, the name being the nearest enclosing item's.
+func codes(v reflect.Value, _ string) []string {
+	var out []string
+	walk(v, "", func(owner string, code int64) { out = append(out, fmt.Sprintf("%s=%d", owner, code)) }, nil)
+	slices.Sort(out)
+	return out
+}
+
+func walk(v reflect.Value, owner string, code func(string, int64), name func(string)) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			walk(v.Elem(), owner, code, name)
+		}
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.String {
+			for i := 0; i < v.Len(); i++ {
+				if name != nil {
+					name(v.Index(i).String())
+				}
+			}
+			return
+		}
+		for i := 0; i < v.Len(); i++ {
+			walk(v.Index(i), owner, code, name)
+		}
+	case reflect.Struct:
+		for _, f := range []string{"Topic", "Group", "Key", "TransactionalID", "ResourceName"} {
+			fv := v.FieldByName(f)
+			if fv.Kind() == reflect.Pointer && !fv.IsNil() {
+				fv = fv.Elem()
+			}
+			if fv.Kind() == reflect.String && fv.String() != "" {
+				owner = fv.String()
+				if name != nil && v.FieldByName("ErrorCode").Kind() == reflect.Invalid {
+					name(owner)
+				}
+				break
+			}
+		}
+		if id := v.FieldByName("TopicID"); id.IsValid() && owner == "" {
+			if b := id.Interface().([16]byte); b != ([16]byte{}) {
+				owner = fmt.Sprintf("id%d", b[0])
+				if name != nil {
+					name(owner)
+				}
+			}
+		}
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Type().Field(i)
+			switch {
+			case f.Name == "ErrorCode" && code != nil:
+				if c := v.Field(i).Int(); c != 0 {
+					code(cmpOr(owner, "top"), c)
+				}
+			case f.Type.Kind() == reflect.Slice || f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct:
+				walk(v.Field(i), owner, code, name)
+			}
+		}
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func topic[T any](name string, id [16]byte, set func(*T, string, [16]byte)) T {
+	var t T
+	set(&t, name, id)
+	return t
+}
+
+// Every API's rule, on requests the policy allows, partly allows and
+// denies: what is forwarded and which errors the client sees.
+func TestRulesPerAPI(t *testing.T) {
+	str := kmsg.StringPtr
+	tests := []struct {
+		name string
+		req  kmsg.Request
+		want string
+	}{
+		{"AddPartitionsToTxn: one denied topic fails the request, the others are not attempted", &kmsg.AddPartitionsToTxnRequest{Version: 3, TransactionalID: "orders-txn",
+			Topics: []kmsg.AddPartitionsToTxnRequestTopic{{Topic: "orders-eu", Partitions: []int32{0}}, {Topic: "payments", Partitions: []int32{0}}}},
+			"answer resp[orders-eu=55 payments=29]"},
+		{"AddPartitionsToTxn: denied transactional id", &kmsg.AddPartitionsToTxnRequest{Version: 3, TransactionalID: "other",
+			Topics: []kmsg.AddPartitionsToTxnRequestTopic{{Topic: "orders-eu", Partitions: []int32{0}}}},
+			"answer resp[orders-eu=53]"},
+		{"AddPartitionsToTxn v4 (brokers' form) needs ClusterAction", &kmsg.AddPartitionsToTxnRequest{Version: 4}, "answer resp[top=31]"},
+		{"AddOffsetsToTxn: group checked after the transactional id", &kmsg.AddOffsetsToTxnRequest{TransactionalID: "orders-txn", Group: "other"}, "answer resp[top=30]"},
+		{"AddOffsetsToTxn: allowed", &kmsg.AddOffsetsToTxnRequest{TransactionalID: "orders-txn", Group: "orders-app"}, "forward"},
+		{"EndTxn: denied", &kmsg.EndTxnRequest{TransactionalID: "other"}, "answer resp[top=53]"},
+		{"TxnOffsetCommit: denied topic merged", &kmsg.TxnOffsetCommitRequest{Version: 3, TransactionalID: "orders-txn", Group: "orders-app",
+			Topics: []kmsg.TxnOffsetCommitRequestTopic{{Topic: "orders-eu", Partitions: []kmsg.TxnOffsetCommitRequestTopicPartition{{}}}, {Topic: "secret", Partitions: []kmsg.TxnOffsetCommitRequestTopicPartition{{}}}}},
+			"edit req[orders-app orders-eu] resp[secret=29]"},
+		{"DeleteTopics by id: an undescribable id is unknown, a describable one without Delete is 29", &kmsg.DeleteTopicsRequest{Version: 6,
+			Topics: []kmsg.DeleteTopicsRequestTopic{{TopicID: idOrders}, {TopicID: idPayment}, {TopicID: [16]byte{9}}}},
+			"edit req[id1] resp[id2=29 id9=100]"},
+		{"DeleteTopics by name", &kmsg.DeleteTopicsRequest{Version: 5, TopicNames: []string{"orders-old", "payments"}}, "edit req[orders-old] resp[payments=29]"},
+		{"CreatePartitions: Alter", &kmsg.CreatePartitionsRequest{Topics: []kmsg.CreatePartitionsRequestTopic{{Topic: "payments", Count: 3}}}, "answer resp[payments=29]"},
+		{"DescribeGroups: per group", &kmsg.DescribeGroupsRequest{Version: 5, Groups: []string{"orders-app", "other"}}, "edit req[orders-app] resp[other=30]"},
+		{"DeleteGroups: Delete", &kmsg.DeleteGroupsRequest{Groups: []string{"orders-app"}}, "answer resp[orders-app=30]"},
+		{"OffsetDelete: Delete on the group", &kmsg.OffsetDeleteRequest{Group: "orders-app"}, "answer resp[top=30]"},
+		{"ConsumerGroupHeartbeat: Read on the group", &kmsg.ConsumerGroupHeartbeatRequest{Group: "other"}, "answer resp[top=30]"},
+		{"ConsumerGroupHeartbeat: subscribed topics need Describe", &kmsg.ConsumerGroupHeartbeatRequest{Group: "orders-app", SubscribedTopicNames: []string{"orders-eu", "secret"}}, "answer resp[top=29]"},
+		{"ConsumerGroupHeartbeat: allowed", &kmsg.ConsumerGroupHeartbeatRequest{Group: "orders-app", SubscribedTopicNames: []string{"orders-eu", "payments"}}, "forward"},
+		{"OffsetFetch v7: denied group", &kmsg.OffsetFetchRequest{Version: 7, Group: "other"}, "answer resp[top=30]"},
+		{"OffsetFetch v8: per group, denied topics merged", &kmsg.OffsetFetchRequest{Version: 8, Groups: []kmsg.OffsetFetchRequestGroup{
+			{Group: "orders-app", Topics: []kmsg.OffsetFetchRequestGroupTopic{{Topic: "orders-eu", Partitions: []int32{0}}, {Topic: "secret", Partitions: []int32{0}}}},
+			{Group: "other"}}},
+			"edit req[orders-app orders-eu] resp[other=30 secret=29]"},
+		{"DescribeTransactions: per id", &kmsg.DescribeTransactionsRequest{TransactionalIDs: []string{"orders-txn", "other"}}, "edit req[orders-txn] resp[other=53]"},
+		{"DescribeProducers: Read", &kmsg.DescribeProducersRequest{Topics: []kmsg.DescribeProducersRequestTopic{{Topic: "payments", Partitions: []int32{0}}}}, "answer resp[payments=29]"},
+		{"DeleteRecords: Delete", &kmsg.DeleteRecordsRequest{Topics: []kmsg.DeleteRecordsRequestTopic{{Topic: "orders-eu"}, {Topic: "payments", Partitions: []kmsg.DeleteRecordsRequestTopicPartition{{}}}}}, "edit req[orders-eu] resp[payments=29]"},
+		{"ListOffsets: Describe", &kmsg.ListOffsetsRequest{Version: 7, Topics: []kmsg.ListOffsetsRequestTopic{{Topic: "secret", Partitions: []kmsg.ListOffsetsRequestTopicPartition{{}}}}}, "answer resp[secret=29]"},
+		{"IncrementalAlterConfigs: cluster resources report 31", &kmsg.IncrementalAlterConfigsRequest{Resources: []kmsg.IncrementalAlterConfigsRequestResource{
+			{ResourceType: kmsg.ConfigResourceTypeBroker, ResourceName: "1"}, {ResourceType: kmsg.ConfigResourceTypeTopic, ResourceName: "orders-eu"}}},
+			"edit req[orders-eu] resp[1=31]"},
+		{"AlterConfigs: an unknown resource type is refused", &kmsg.AlterConfigsRequest{Resources: []kmsg.AlterConfigsRequestResource{{ResourceType: 99, ResourceName: "x"}}}, "answer resp[x=42]"},
+		{"ElectLeaders v0: per partition", &kmsg.ElectLeadersRequest{Topics: []kmsg.ElectLeadersRequestTopic{{Topic: "orders-eu", Partitions: []int32{0}}}}, "answer resp[orders-eu=31 top=31]"},
+		{"AlterPartitionAssignments: Alter on the cluster", &kmsg.AlterPartitionAssignmentsRequest{}, "answer resp[top=31]"},
+		{"DescribeLogDirs v4: Describe on the cluster", &kmsg.DescribeLogDirsRequest{Version: 4}, "answer resp[top=31]"},
+		{"AlterClientQuotas: per entry", &kmsg.AlterClientQuotasRequest{Entries: []kmsg.AlterClientQuotasRequestEntry{{}}}, "answer resp[top=31]"},
+		{"FindCoordinator v3: denied transactional id", &kmsg.FindCoordinatorRequest{Version: 3, CoordinatorType: 1, CoordinatorKey: "other"}, "answer resp[top=53]"},
+		{"FindCoordinator: share groups are not supported", &kmsg.FindCoordinatorRequest{Version: 6, CoordinatorType: 2, CoordinatorKeys: []string{"g:x:0"}}, "answer resp[g:x:0=42]"},
+		{"Produce by topic id (v13)", &kmsg.ProduceRequest{Version: 13, Acks: -1, Topics: []kmsg.ProduceRequestTopic{{TopicID: idOrders, Partitions: []kmsg.ProduceRequestTopicPartition{{}}}, {TopicID: idPayment, Partitions: []kmsg.ProduceRequestTopicPartition{{}}}}}, "edit req[id1] resp[id2=29]"},
+		{"transactional Produce without Write on the id fails every partition", &kmsg.ProduceRequest{Version: 9, Acks: -1, TransactionID: str("other"),
+			Topics: []kmsg.ProduceRequestTopic{{Topic: "orders-eu", Partitions: []kmsg.ProduceRequestTopicPartition{{}}}}}, "answer resp[orders-eu=53]"},
+		{"acks=0 Produce, every topic denied: nothing forwarded, connection closed", &kmsg.ProduceRequest{Version: 9, Acks: 0, Topics: []kmsg.ProduceRequestTopic{{Topic: "payments"}}}, "drop"},
+		{"Fetch from a replica needs ClusterAction", &kmsg.FetchRequest{Version: 12, ReplicaID: 1, Topics: []kmsg.FetchRequestTopic{{Topic: "orders-eu", Partitions: []kmsg.FetchRequestTopicPartition{{}}}}}, "answer resp[orders-eu=29]"},
+		{"InitProducerId: transactional id denied", &kmsg.InitProducerIDRequest{Version: 4, TransactionalID: str("other")}, "answer resp[top=53]"},
+		{"DescribeCluster: authorized operations are the principal's", &kmsg.DescribeClusterRequest{IncludeClusterAuthorizedOperations: true}, "forward resp[]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ruleTestContext(t)
+			v, ok := Enforce(c, tc.req)
+			if !ok {
+				t.Fatalf("%s has no rule", kmsg.NameForKey(tc.req.Key()))
+			}
+			if got := outcome(tc.req, v); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// Idempotence needs Write on some topic (KIP-679) or IdempotentWrite on
+// the cluster.
+func TestIdempotentInitProducerID(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		acls []ACL
+		want bool
+	}{
+		{"Write on a topic", []ACL{{Principal: "User:a", Host: "*", ResourceType: ResourceTopic, Name: "x", Pattern: PatternLiteral, Operation: OpWrite, Permission: PermissionAllow}}, true},
+		{"IdempotentWrite on the cluster", []ACL{{Principal: "User:a", Host: "*", ResourceType: ResourceCluster, Name: ClusterName, Pattern: PatternLiteral, Operation: OpIdempotentWrite, Permission: PermissionAllow}}, true},
+		{"Read only", []ACL{{Principal: "User:a", Host: "*", ResourceType: ResourceTopic, Name: "x", Pattern: PatternLiteral, Operation: OpRead, Permission: PermissionAllow}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tbl, err := Compile(Policy{ACLs: tc.acls})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &Context{Check: subjectChecker{tbl.Subject("User:a", "h")}}
+			v, _ := Enforce(c, &kmsg.InitProducerIDRequest{Version: 4})
+			if got := v.Answer == nil; got != tc.want {
+				t.Errorf("allowed: got %v, want %v (%s)", got, tc.want, outcome(&kmsg.InitProducerIDRequest{}, v))
+			}
+		})
+	}
+}
+
+// A fetch session begun under an older policy is reset, so that its
+// partitions are checked again.
+func TestStaleFetchSessionIsReset(t *testing.T) {
+	c := ruleTestContext(t)
+	version := 1
+	seen := 0
+	c.FetchSessionStale = func(full bool) bool {
+		if full {
+			seen = version
+			return false
+		}
+		return seen != version
+	}
+	incremental := &kmsg.FetchRequest{Version: 12, ReplicaID: -1, SessionID: 7, SessionEpoch: 3}
+	full := &kmsg.FetchRequest{Version: 12, ReplicaID: -1, SessionEpoch: 0}
+	steps := []struct {
+		req  *kmsg.FetchRequest
+		bump bool
+		want string
+	}{
+		{full, false, "forward"},
+		{incremental, false, "forward"},
+		{incremental, true, "answer resp[top=70]"},
+		{full, false, "forward"},
+		{incremental, false, "forward"},
+	}
+	for i, s := range steps {
+		if s.bump {
+			version++
+		}
+		v, _ := Enforce(c, s.req)
+		if got := outcome(s.req, v); got != s.want {
+			t.Errorf("step %d: got %s, want %s", i, got, s.want)
+		}
+	}
+}
