@@ -49,7 +49,10 @@ type Config struct {
 	// OIDC lists identity providers and the identity pools their tokens
 	// map to, for SASL/OAUTHBEARER.
 	OIDC OIDC `yaml:"oidc"`
-	// Audit is where authentication events are written.
+	// Authorization is who may do what once logged in: ACLs, role
+	// bindings and super users. It applies when Auth is AuthSASL.
+	Authorization Authorization `yaml:"authorization"`
+	// Audit is where authentication and authorization events are written.
 	Audit Audit `yaml:"audit"`
 	// Limits bound what one client connection may cost.
 	Limits Limits `yaml:"limits"`
@@ -186,6 +189,66 @@ type IdentityPool struct {
 	// belong to the pool.
 	Filter      string `yaml:"filter"`
 	Description string `yaml:"description"`
+}
+
+// Authorization is the static part of the access policy. ACLs created
+// through Kafka's CreateAcls API are kept in api_keys.state_file and add to
+// these. Both reload without a restart.
+type Authorization struct {
+	// SuperUsers skip every check, like the broker's super.users.
+	SuperUsers []string `yaml:"super_users"`
+	// AllowIfNoACL allows access to a resource that no ACL of any
+	// principal matches, like allow.everyone.if.no.acl.found. Default:
+	// false (deny).
+	AllowIfNoACL bool `yaml:"allow_if_no_acl"`
+	// AuditAllowedSampleRate is the fraction (0 to 1) of allowed decisions
+	// written to the audit log. Every denial is written. Default: 0.
+	AuditAllowedSampleRate float64 `yaml:"audit_allowed_sample_rate"`
+	// ACLs are Kafka ACLs.
+	ACLs []ACL `yaml:"acls"`
+	// RoleBindings grant roles (DeveloperRead, ...) to principals.
+	RoleBindings []RoleBinding `yaml:"role_bindings"`
+}
+
+// ACL is one Kafka ACL. Names of types, patterns, operations and
+// permissions are case-insensitive ("topic", "Topic", "TOPIC").
+type ACL struct {
+	// Principal is User:sa-…, User:u-…, User:pool-… or User:*.
+	Principal string `yaml:"principal"`
+	// Host is an IP address or "*" (the default).
+	Host string `yaml:"host"`
+	// ResourceType is topic, group, transactional_id or cluster.
+	ResourceType string `yaml:"resource_type"`
+	// Name is the resource name or prefix; "*" with a literal pattern
+	// matches every name. For cluster it defaults to kafka-cluster.
+	Name string `yaml:"name"`
+	// Pattern is literal (the default) or prefixed.
+	Pattern string `yaml:"pattern"`
+	// Operation is read, write, create, delete, alter, describe,
+	// cluster_action, describe_configs, alter_configs, idempotent_write or
+	// all.
+	Operation string `yaml:"operation"`
+	// Permission is allow (the default) or deny.
+	Permission string `yaml:"permission"`
+}
+
+// RoleBinding grants a role to a principal, on the whole cluster or on the
+// resources a name and pattern match.
+type RoleBinding struct {
+	Principal string `yaml:"principal"`
+	// Role is DeveloperRead, DeveloperWrite, DeveloperManage,
+	// ResourceOwner, Operator, CloudClusterAdmin, EnvironmentAdmin,
+	// OrganizationAdmin or MetricsViewer.
+	Role string `yaml:"role"`
+	// Cluster is the cluster id the binding is scoped to. Default:
+	// authentication.cluster_id (or the upstream cluster's id).
+	Cluster string `yaml:"cluster"`
+	// ResourceType is topic, group or transactional_id for a binding on
+	// resources; empty for a cluster-wide binding.
+	ResourceType string `yaml:"resource_type"`
+	Name         string `yaml:"name"`
+	// Pattern is literal (the default) or prefixed.
+	Pattern string `yaml:"pattern"`
 }
 
 // Audit is the audit log sink.

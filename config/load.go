@@ -278,7 +278,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 	case reflect.Slice:
 		d.decodeSlice(n, v, path, line)
-	case reflect.String, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Bool:
+	case reflect.String, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Bool, reflect.Float64:
 		if null {
 			v.SetZero()
 			return
@@ -321,6 +321,13 @@ func (d *decoder) setScalar(s string, v reflect.Value, path string, line int) {
 		default:
 			d.add(path, line, "must be true or false; got %q", s)
 		}
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			d.add(path, line, "must be a number; got %q", s)
+			return
+		}
+		v.SetFloat(f)
 	default: // integers
 		i, err := strconv.ParseInt(strings.ReplaceAll(s, "_", ""), 10, 64)
 		if err != nil || v.OverflowInt(i) {
@@ -527,6 +534,8 @@ func kindName(k reflect.Kind) string {
 		return "true or false"
 	case reflect.String:
 		return "a string"
+	case reflect.Float64:
+		return "a number"
 	default:
 		return "an integer"
 	}

@@ -467,7 +467,7 @@ upstream:
 		{
 			name: "top level must be a mapping",
 			yaml: "- auth: none\n",
-			want: []Problem{{Line: 1, Message: "must be a mapping with the keys listener, extra_listeners, upstream, auth, authentication, api_keys, oidc, audit, limits, metrics, log, shutdown_timeout; got a list"}},
+			want: []Problem{{Line: 1, Message: "must be a mapping with the keys listener, extra_listeners, upstream, auth, authentication, api_keys, oidc, authorization, audit, limits, metrics, log, shutdown_timeout; got a list"}},
 		},
 		{
 			name: "an empty file needs auth and bootstrap",

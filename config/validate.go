@@ -127,6 +127,7 @@ func validate(c *Config, lines map[string]int, failed map[string]bool) []Problem
 	k := &checker{lines: lines, failed: failed}
 	k.listeners(c)
 	k.auth(c)
+	k.authorization(&c.Authorization)
 	k.upstream(&c.Upstream)
 	k.limits(&c.Limits)
 	if c.Metrics.Address != "" {

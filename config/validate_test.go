@@ -37,6 +37,20 @@ func TestValidationProblems(t *testing.T) {
 			want: []Problem{{Path: "auth", Line: 1, Message: `must be one of sasl, none; got "oauth"`}},
 		},
 
+		// authorization
+		{
+			name: "authorization entries are checked field by field",
+			yaml: "auth: none\nupstream:\n  bootstrap: [127.0.0.1:19092]\nauthorization:\n  super_users: [sa-admin]\n  audit_allowed_sample_rate: 2\n  acls:\n    - principal: User:sa-a\n      resource_type: topic\n      name: orders-\n      operation: read\n    - principal: sa-a\n      resource_type: tpic\n      name: x\n      operation: read\n  role_bindings:\n    - principal: User:sa-a\n      role: DeveloperRead\n    - principal: User:sa-a\n      role: Boss\n",
+			want: []Problem{
+				{Path: "authorization.super_users[0]", Line: 5, Message: `want User:<account or pool id>; got "sa-admin"`},
+				{Path: "authorization.audit_allowed_sample_rate", Line: 6, Message: "must be between 0 and 1; got 2"},
+				{Path: "authorization.acls[1].principal", Line: 12, Message: `want User:<account or pool id> or User:*; got "sa-a"`},
+				{Path: "authorization.acls[1].resource_type", Line: 13, Message: `unknown resource type "tpic": want one of Cluster, Group, Topic, TransactionalId`},
+				{Path: "authorization.role_bindings[0]", Line: 17, Message: "role DeveloperRead needs a resource (Topic, Group)"},
+				{Path: "authorization.role_bindings[1]", Line: 19, Message: `unknown role "Boss": want one of DeveloperRead, DeveloperWrite, DeveloperManage, ResourceOwner, Operator, CloudClusterAdmin, EnvironmentAdmin, OrganizationAdmin, MetricsViewer`},
+			},
+		},
+
 		// authentication
 		{
 			name: "accounts and keys are checked",

@@ -37,11 +37,25 @@ type Key struct {
 	Created     time.Time `json:"created"`
 }
 
+// ACL is a Kafka ACL created through the proxy's CreateAcls API. Names
+// are as Kafka prints them: "Topic", "Prefixed", "Read", "Allow".
+type ACL struct {
+	Principal    string    `json:"principal"`
+	Host         string    `json:"host"`
+	ResourceType string    `json:"resource_type"`
+	Name         string    `json:"name"`
+	Pattern      string    `json:"pattern"`
+	Operation    string    `json:"operation"`
+	Permission   string    `json:"permission"`
+	Created      time.Time `json:"created"`
+}
+
 // State is the content of the state file.
 type State struct {
 	Version  int       `json:"version"`
 	Accounts []Account `json:"accounts"`
 	Keys     []Key     `json:"keys"`
+	ACLs     []ACL     `json:"acls,omitempty"`
 }
 
 // Load reads the state file at path. A missing file is an empty State, not
