@@ -50,6 +50,7 @@ func newAuthTestProxy(t *testing.T, edit func(*config.Config)) (*testProxy, apiK
 		c.Authentication.FailureDelay = 0
 		c.APIKeys.Accounts = []config.Account{{ID: "sa-test"}}
 		c.APIKeys.Keys = []config.APIKey{{ID: id, SecretHash: hash, Account: "sa-test", Cluster: authTestCluster}}
+		c.Authorization.SuperUsers = []string{"User:sa-test"}
 		if edit != nil {
 			edit(c)
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,9 @@ type pending struct {
 	local []byte
 	// closeAfter closes the connection once local has been written.
 	closeAfter bool
+	// patch, when set, edits the upstream's response before the client
+	// sees it (authorization merges denied items back, or filters).
+	patch func(kmsg.Response)
 }
 
 // clientConn is one client connection and its upstream connection. The
@@ -67,6 +71,10 @@ type clientConn struct {
 	sess      *authn.Session
 	rawSASL   bool
 	authTimer *time.Timer
+	// authz authorizes the requests of an authenticated client; it is
+	// created with the first request after the login, by the reading
+	// goroutine.
+	authz *connAuthz
 }
 
 func newClientConn(s *Server, l *listener, nc net.Conn, node int32, kind string) *clientConn {
@@ -235,6 +243,25 @@ func (c *clientConn) handleRequest(f frame) (*pending, error) {
 		p.closeAfter = closeAfter
 		return p, nil
 	}
+	closeAfter := false
+	if c.sess != nil {
+		v, ok := c.authorizer().enforce(spec, req)
+		if !ok {
+			m.requestsRejected.WithLabelValues(reasonUnsupportedAPI).Inc()
+			return nil, fmt.Errorf("%s has no authorization rule: refused", spec.name)
+		}
+		switch {
+		case v.Drop:
+			return nil, errors.New("acks=0 produce denied on every topic: closing, as a broker does")
+		case v.Answer != nil:
+			p.local = appendResponseFrame(nil, corr, spec.flexible(version), v.Answer.AppendTo(nil))
+			return p, nil
+		case v.Edited:
+			f = reencodeRequest(payload[:hdr.BodyOffset], req)
+		}
+		p.patch = v.Patch
+		closeAfter = v.Close
+	}
 	if err := c.ensureUpstream(); err != nil {
 		return nil, err
 	}
@@ -249,7 +276,33 @@ func (c *clientConn) handleRequest(f frame) (*pending, error) {
 	if err := c.forward(f); err != nil {
 		return nil, err
 	}
+	if closeAfter {
+		if err := c.up.bw.Flush(); err != nil {
+			return nil, fmt.Errorf("upstream %s: write: %w", c.up.addr, err)
+		}
+		return nil, errors.New("acks=0 produce partly denied: closing after forwarding the allowed part, as a broker does")
+	}
 	return p, nil
+}
+
+// authorizer returns the connection's authorizer, creating it on first
+// use (after the login).
+func (c *clientConn) authorizer() *connAuthz {
+	if c.authz == nil {
+		c.authz = newConnAuthz(c)
+	}
+	return c.authz
+}
+
+// reencodeRequest is the frame of an edited request: the original header
+// (correlation id, client id, tags), then the request re-encoded. Record
+// batches are copied as they are.
+func reencodeRequest(header []byte, req kmsg.Request) frame {
+	buf := make([]byte, 4, 4+len(header)+256)
+	buf = append(buf, header...)
+	buf = req.AppendTo(buf)
+	binary.BigEndian.PutUint32(buf, uint32(len(buf)-4))
+	return frame{buf: buf}
 }
 
 // forward writes a request frame, unchanged, to the upstream broker. It

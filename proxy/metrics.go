@@ -2,7 +2,10 @@ package proxy
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 )
 
 // Listener kinds used as the "listener" label.
@@ -45,6 +48,11 @@ type metrics struct {
 
 	requests [kmsg.MaxKey + 1]prometheus.Counter
 	latency  [kmsg.MaxKey + 1]prometheus.Observer
+
+	// decisions counts authorization decisions by resource type,
+	// operation and outcome, resolved once so that counting one is an
+	// atomic add.
+	decisions [authz.ResourceTransactionalID + 1][authz.OpIdempotentWrite + 1][2]prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -108,6 +116,16 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Help:    "Time from reading a client request to writing its response, by API.",
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	}, []string{"api"})
+	decisions := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Name: "authz_decisions_total",
+		Help: "Authorization decisions, by resource type, operation and outcome (allowed or denied).",
+	}, []string{"resource_type", "operation", "outcome"})
+	for rt := authz.ResourceTopic; rt <= authz.ResourceTransactionalID; rt++ {
+		for op := authz.OpAll; op <= authz.OpIdempotentWrite; op++ {
+			m.decisions[rt][op][0] = decisions.WithLabelValues(rt.String(), op.String(), "denied")
+			m.decisions[rt][op][1] = decisions.WithLabelValues(rt.String(), op.String(), "allowed")
+		}
+	}
 	for i, spec := range apiTable {
 		if spec == nil {
 			continue
@@ -134,7 +152,23 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	if reg != nil {
 		reg.MustRegister(m.connectionsActive, m.connectionsTotal, m.upstreamActive, m.upstreamOpened, m.upstreamBytesSent, m.requestsRejected,
 			m.upstreamErrors, m.clientBytesReceived, m.clientBytesSent, m.metadataRefreshes, m.upstreamReauths, m.brokersKnown,
-			requests, latency)
+			requests, latency, decisions)
 	}
 	return m
+}
+
+// decisionsTotal sums the authorization decisions counted so far.
+func (m *metrics) decisionsTotal() float64 {
+	var sum float64
+	var out dto.Metric
+	for rt := range m.decisions {
+		for op := range m.decisions[rt] {
+			for _, c := range m.decisions[rt][op] {
+				if c != nil && c.Write(&out) == nil {
+					sum += out.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return sum
 }

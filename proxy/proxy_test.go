@@ -16,7 +16,10 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/audit"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz/aclstore"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
 
@@ -86,6 +89,21 @@ func startProxy(t testing.TB, upstream []string, edit func(*config.Config), fake
 			t.Fatal(err)
 		}
 		srv.SetAuthenticator(a)
+		pol, err := cfg.Authorization.Policy(authTestCluster)
+		if err != nil {
+			t.Fatal(err)
+		}
+		az, err := authz.NewAuthorizer(pol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acls := aclstore.New(cfg.APIKeys.StateFile, az, pol, log.Named("acls"))
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		if err := acls.Start(ctx, 50*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		srv.SetAuthorization(Authorization{Authorizer: az, ACLs: acls, Audit: testAudit(t, cfg)})
 	}
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -366,4 +384,18 @@ func kversionsWith(key, version int16) *kversion.Versions {
 	v := kversion.Stable()
 	v.SetMaxKeyVersion(key, version)
 	return v
+}
+
+// testAudit opens the audit log the configuration names, if any.
+func testAudit(t testing.TB, cfg *config.Config) *audit.Sink {
+	t.Helper()
+	if cfg.Audit.Output == "" {
+		return nil
+	}
+	sink, err := audit.Open(cfg.Audit.Output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	return sink
 }

@@ -86,6 +86,8 @@ func (c *clientConn) relay(p pending) (int, error) {
 	spec := p.spec
 	var err error
 	switch {
+	case p.patch != nil:
+		err = c.relayRewritten(p, hdr, size)
 	case !spec.namesBrokers(p.version):
 		err = c.stream(hdr[:], size-4)
 	case spec.walk != nil:
@@ -157,8 +159,9 @@ func decodeResponse(p pending, frame []byte) (kmsg.Response, int, error) {
 	return resp, 4 + hl, nil
 }
 
-// relayRewritten buffers a response, rewrites the brokers it names, and
-// writes it re-encoded, or as the original bytes when nothing changed.
+// relayRewritten buffers a response, rewrites the brokers it names, applies
+// the request's authorization patch, and writes it re-encoded, or as the
+// original bytes when nothing changed.
 func (c *clientConn) relayRewritten(p pending, hdr [8]byte, size int) error {
 	buf, err := c.readBody(hdr, size)
 	if err != nil {
@@ -170,8 +173,16 @@ func (c *clientConn) relayRewritten(p pending, hdr [8]byte, size int) error {
 		c.s.metrics.upstreamErrors.WithLabelValues(reasonProtocol).Inc()
 		return fmt.Errorf("upstream %s: %w", c.up.addr, err)
 	}
+	if r, ok := resp.(*kmsg.MetadataResponse); ok {
+		c.s.topics.learn(r.Topics)
+	}
+	changed := p.spec.namesBrokers(p.version) && p.spec.rewrite(resp, c.l)
+	if p.patch != nil {
+		p.patch(resp)
+		changed = true
+	}
 	out := buf
-	if p.spec.rewrite(resp, c.l) {
+	if changed {
 		// Keep the original header (correlation id and tags); re-encode
 		// the body behind it.
 		out = make([]byte, bodyAt, bodyAt+size+64)

@@ -45,6 +45,13 @@ func rewriteProduce(resp kmsg.Response, a advertiser) bool {
 		func(b *kmsg.ProduceResponseBroker) (int32, *string, *int32) { return b.NodeID, &b.Host, &b.Port })
 }
 
+// rewriteFetch rewrites Fetch v16+ NodeEndpoints in a response that is
+// buffered because authorization edits it; others stream (fetchstream.go).
+func rewriteFetch(resp kmsg.Response, a advertiser) bool {
+	return advertiseEach(resp.(*kmsg.FetchResponse).Brokers, a,
+		func(b *kmsg.FetchResponseBroker) (int32, *string, *int32) { return b.NodeID, &b.Host, &b.Port })
+}
+
 // rewriteFindCoordinator handles both the single-key form (v0-3) and the
 // batched form (v4+). Entries with an error carry node -1 and no address.
 func rewriteFindCoordinator(resp kmsg.Response, a advertiser) bool {

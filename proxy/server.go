@@ -30,6 +30,8 @@ type Server struct {
 	metrics *metrics
 	dialer  *dialer
 	auth    *authn.Authenticator
+	authz   Authorization
+	topics  *topicNames
 	// lns are the client-facing listeners, the main one first.
 	lns []*listener
 
@@ -75,6 +77,13 @@ func NewServer(cfg *config.Config, log *zap.Logger, reg prometheus.Registerer) (
 		conns:      make(map[*clientConn]struct{}),
 		versions:   make(map[string]*kmsg.ApiVersionsResponse),
 		refreshNow: make(chan struct{}, 1),
+	}
+	s.topics = newTopicNames(s)
+	if reg != nil {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: "kafka_auth_proxy", Subsystem: "authz", Name: "memo_hits_total",
+			Help: "Authorization decisions answered from the decision memo.",
+		}, s.memoHits))
 	}
 	for _, lc := range cfg.Listeners() {
 		l, err := newListener(s, lc)
@@ -351,6 +360,34 @@ func (s *Server) refreshMetadata(ctx context.Context) error {
 	s.metrics.metadataRefreshes.WithLabelValues("ok").Inc()
 	s.ready.Store(true)
 	return nil
+}
+
+// allTopics asks the upstream cluster for every topic over the control
+// connection.
+func (s *Server) allTopics(ctx context.Context) ([]kmsg.MetadataResponseTopic, error) {
+	s.controlMu.Lock()
+	defer s.controlMu.Unlock()
+	if s.control == nil {
+		u, err := s.dialUpstream(ctx, bootstrapNode)
+		if err != nil {
+			return nil, err
+		}
+		s.control = u
+	}
+	u := s.control
+	req := kmsg.NewPtrMetadataRequest()
+	req.Version = u.version(req.Key(), req.MaxVersion())
+	if deadline, ok := ctx.Deadline(); ok {
+		_ = u.nc.SetDeadline(deadline)
+	}
+	resp, err := u.roundTrip(req)
+	_ = u.nc.SetDeadline(time.Time{})
+	if err != nil {
+		s.control.Close()
+		s.control = nil
+		return nil, fmt.Errorf("upstream %s: metadata: %w", u.addr, err)
+	}
+	return resp.(*kmsg.MetadataResponse).Topics, nil
 }
 
 func (s *Server) refreshOnce(ctx context.Context) error {

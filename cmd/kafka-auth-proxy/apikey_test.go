@@ -136,10 +136,12 @@ func TestRunningProxyPicksUpKeysFromTheCLI(t *testing.T) {
 	dir := t.TempDir()
 	state := filepath.Join(dir, "state.json")
 	cfgFile := filepath.Join(dir, "proxy.yaml")
-	yaml := "listener:\n  address: 127.0.0.1:" + strconv.Itoa(freePort(t)) + "\n" +
+	// kfake's one broker is node 0, served on broker_port_base itself.
+	yaml := "listener:\n  address: 127.0.0.1:" + strconv.Itoa(freePort(t)) + "\n  broker_port_base: " + strconv.Itoa(freePort(t)) + "\n" +
 		"upstream:\n  bootstrap: [" + fake.ListenAddrs()[0] + "]\n" +
 		"api_keys:\n  state_file: " + state + "\n  state_poll_interval: 100ms\n" +
 		"authentication:\n  failure_delay: 0s\n" +
+		"authorization:\n  role_bindings:\n    - principal: User:*\n      role: CloudClusterAdmin\n" +
 		"metrics:\n  address: \"\"\n"
 	if err := os.WriteFile(cfgFile, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)

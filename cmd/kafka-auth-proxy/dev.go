@@ -89,11 +89,14 @@ commands that use them. --no-auth lets clients in without logging in.`,
 				cfg.Auth = config.AuthSASL
 				cfg.Authentication.ClusterID = devClusterID
 				cfg.APIKeys.StateFile = filepath.Join(dir, "state.json")
+				// The demo account may do anything; ACLs created with
+				// kafka-acls or an admin client narrow other accounts.
+				cfg.Authorization.RoleBindings = []config.RoleBinding{{Principal: "User:" + devAccount, Role: "CloudClusterAdmin"}}
 				id, secret, err := devKey(cmd.Context(), cfg.APIKeys.StateFile)
 				if err != nil {
 					return err
 				}
-				login = fmt.Sprintf(`Log in with SASL/PLAIN, API key %s of service account %s:
+				login = fmt.Sprintf(`Log in with SASL/PLAIN, API key %s of service account %s (role CloudClusterAdmin):
   API key:    %s
   API secret: %s
 More keys:  bin/kafka-auth-proxy api-key create --state-file %s --cluster %s --service-account %s

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz/aclstore"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
 
@@ -20,8 +21,9 @@ const configPollInterval = 2 * time.Second
 
 // reloader applies changes of the configuration file to the running proxy:
 // its credentials (accounts, API keys, identity providers and pools, the
-// listeners' SASL mechanisms) and authentication settings take effect at once, so removing
-// a key needs no restart. Other sections are read at start-up only; a change
+// listeners' SASL mechanisms), authentication settings and authorization
+// policy (ACLs, role bindings, super users) take effect at once, so removing
+// a key or a grant needs no restart. Other sections are read at start-up only; a change
 // to them is logged. A file that does not load is reported and the running
 // configuration is kept.
 type reloader struct {
@@ -29,6 +31,8 @@ type reloader struct {
 	load func() (*config.Config, error)
 
 	auth    *authn.Authenticator
+	acls    *aclstore.Store
+	cluster func() string
 	log     *zap.Logger
 	current *config.Config
 }
@@ -68,12 +72,20 @@ func (r *reloader) reload() {
 		r.log.Error("configuration not reloaded: auth cannot change without a restart", zap.String("running", r.current.Auth), zap.String("file", next.Auth))
 		return
 	}
+	// The policy first: it is the part that can still fail after
+	// validation (a binding's role, say), and credentials must not change
+	// alone.
+	if err := publishPolicy(next, r.acls, r.cluster()); err != nil {
+		r.log.Error("configuration not reloaded; the running one is kept", zap.Error(err))
+		return
+	}
 	if err := r.auth.Reload(next); err != nil {
+		_ = publishPolicy(r.current, r.acls, r.cluster())
 		r.log.Error("configuration not reloaded; the running one is kept", zap.Error(err))
 		return
 	}
 	if restartOnly(r.current, next) {
-		r.log.Warn("configuration reloaded; changes outside authentication, api_keys and oidc take effect after a restart")
+		r.log.Warn("configuration reloaded; changes outside authentication, api_keys, oidc and the authorization policy take effect after a restart")
 	} else {
 		r.log.Info("configuration reloaded")
 	}
@@ -87,6 +99,10 @@ func restartOnly(a, b *config.Config) bool {
 	x.Authentication, y.Authentication = config.Authentication{}, config.Authentication{}
 	x.APIKeys, y.APIKeys = config.APIKeys{}, config.APIKeys{}
 	x.OIDC, y.OIDC = config.OIDC{}, config.OIDC{}
+	x.Authorization.SuperUsers, y.Authorization.SuperUsers = nil, nil
+	x.Authorization.AllowIfNoACL, y.Authorization.AllowIfNoACL = false, false
+	x.Authorization.ACLs, y.Authorization.ACLs = nil, nil
+	x.Authorization.RoleBindings, y.Authorization.RoleBindings = nil, nil
 	x.Listener.SASLMechanisms, y.Listener.SASLMechanisms = nil, nil
 	x.ExtraListeners, y.ExtraListeners = withoutMechanisms(x.ExtraListeners), withoutMechanisms(y.ExtraListeners)
 	return !reflect.DeepEqual(x, y)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/audit"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz/aclstore"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/proxy"
 )
@@ -145,6 +148,8 @@ func run(ctx context.Context, cfg *config.Config, reload *reloader, started func
 		return fmt.Errorf("audit.output: %w", err)
 	}
 	defer auditSink.Close()
+	var acls *aclstore.Store
+	cluster := func() string { return cmp.Or(cfg.Authentication.ClusterID, srv.ClusterID()) }
 	if cfg.Auth == config.AuthSASL {
 		a, err := authn.New(authn.Options{
 			Config:     cfg,
@@ -159,13 +164,24 @@ func run(ctx context.Context, cfg *config.Config, reload *reloader, started func
 		srv.SetAuthenticator(a)
 		a.Start(ctx)
 		defer a.Wait() // the last API key use times are written
+		if acls, err = startAuthorization(ctx, cfg, srv, reg, auditSink, log); err != nil {
+			return err
+		}
 		if reload != nil {
-			reload.auth, reload.log, reload.current = a, log, cfg
+			reload.auth, reload.acls, reload.cluster, reload.log, reload.current = a, acls, cluster, log, cfg
 			go reload.watch(ctx)
 		}
 	}
 	if err := srv.Start(ctx); err != nil {
 		return err
+	}
+	if acls != nil && cfg.Authentication.ClusterID == "" {
+		// Role bindings scoped to a cluster id apply once the upstream's
+		// id is known.
+		if err := publishPolicy(cfg, acls, cluster()); err != nil {
+			_ = srv.Shutdown(context.Background())
+			return err
+		}
 	}
 	httpSrv, err := startHTTP(cfg.Metrics.Address, reg, srv, log)
 	if err != nil {
@@ -187,6 +203,39 @@ func run(ctx context.Context, cfg *config.Config, reload *reloader, started func
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// startAuthorization compiles the configuration's policy, adds the ACLs of
+// the state file, and makes srv enforce it.
+func startAuthorization(ctx context.Context, cfg *config.Config, srv *proxy.Server, reg prometheus.Registerer, sink *audit.Sink, log *zap.Logger) (*aclstore.Store, error) {
+	pol, err := cfg.Authorization.Policy(cmp.Or(cfg.Authentication.ClusterID, srv.ClusterID()))
+	if err != nil {
+		return nil, err
+	}
+	az, err := authz.NewAuthorizer(pol, authz.WithRegisterer(reg))
+	if err != nil {
+		return nil, fmt.Errorf("authorization: %w", err)
+	}
+	acls := aclstore.New(cfg.APIKeys.StateFile, az, pol, log.Named("authz"))
+	if err := acls.Start(ctx, cfg.APIKeys.StatePollInterval.D()); err != nil {
+		return nil, fmt.Errorf("authorization: %w", err)
+	}
+	srv.SetAuthorization(proxy.Authorization{
+		Authorizer:      az,
+		ACLs:            acls,
+		Audit:           sink,
+		AllowSampleRate: cfg.Authorization.AuditAllowedSampleRate,
+	})
+	return acls, nil
+}
+
+// publishPolicy applies the configuration's policy for cluster.
+func publishPolicy(cfg *config.Config, acls *aclstore.Store, cluster string) error {
+	pol, err := cfg.Authorization.Policy(cluster)
+	if err != nil {
+		return err
+	}
+	return acls.SetStatic(pol)
 }
 
 func newLogger(c config.Log) (*zap.Logger, error) {

@@ -1,0 +1,172 @@
+package proxy
+
+import (
+	"math/rand/v2"
+	"net"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/audit"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
+)
+
+// Authorization is what the proxy needs to authorize client requests.
+type Authorization struct {
+	// Authorizer holds the decision table. Required when clients
+	// authenticate: without one every request is denied.
+	Authorizer *authz.Authorizer
+	// ACLs backs Kafka's ACL APIs; nil answers them with
+	// SECURITY_DISABLED.
+	ACLs ACLStore
+	// Audit receives a CloudEvent for every denial and for the sampled
+	// allows.
+	Audit *audit.Sink
+	// AllowSampleRate is the fraction of allowed decisions audited.
+	AllowSampleRate float64
+}
+
+// SetAuthorization makes the server authorize every request of an
+// authenticated client. Call it before Start.
+func (s *Server) SetAuthorization(a Authorization) { s.authz = a }
+
+// memoHits is the number of decisions the memo answered: every decision
+// counted, less those the authorizer had to compute.
+func (s *Server) memoHits() float64 {
+	az := s.authz.Authorizer
+	if az == nil {
+		return 0
+	}
+	return max(0, s.metrics.decisionsTotal()-float64(az.Load().MemoMisses()))
+}
+
+// denyAll is the authorizer of a server that authenticates clients but was
+// given no policy: it fails closed.
+var denyAll = func() *authz.Authorizer {
+	a, err := authz.NewAuthorizer(authz.Policy{})
+	if err != nil {
+		panic(err)
+	}
+	return a
+}()
+
+// connAuthz authorizes one connection's requests. It belongs to the
+// connection's reading goroutine.
+type connAuthz struct {
+	c    *clientConn
+	az   *authz.Authorizer
+	sub  *authz.Subject
+	api  string // the request being authorized, for audit events
+	host string // the client's IP address, matched against ACL hosts
+	ctx  authz.Context
+	// fetchPolicy is the policy version the connection's last full Fetch
+	// was authorized on (see authz.Context.FetchSessionStale).
+	fetchPolicy uint64
+}
+
+func newConnAuthz(c *clientConn) *connAuthz {
+	az := c.s.authz.Authorizer
+	if az == nil {
+		az = denyAll
+	}
+	host, _, err := net.SplitHostPort(c.nc.RemoteAddr().String())
+	if err != nil {
+		host = c.nc.RemoteAddr().String()
+	}
+	k := &connAuthz{c: c, az: az, host: host}
+	k.ctx = authz.Context{Check: k, Topics: c.s.topics, FetchSessionStale: k.fetchSessionStale}
+	return k
+}
+
+// begin prepares for one request: it picks up a policy change and the
+// connection's principal.
+func (k *connAuthz) begin(spec *apiSpec) {
+	k.api = spec.name
+	k.sub = k.az.Subject(k.sub, k.c.sess.Identity().Principal, k.host)
+}
+
+// enforce runs the request through its API's rule.
+func (k *connAuthz) enforce(spec *apiSpec, req kmsg.Request) (authz.Verdict, bool) {
+	k.begin(spec)
+	return authz.Enforce(&k.ctx, req)
+}
+
+// Authorize implements authz.Checker: the decision is counted, and audited
+// when denied or sampled.
+func (k *connAuthz) Authorize(rt authz.ResourceType, name string, op authz.Operation) bool {
+	d := k.sub.Authorize(rt, name, op)
+	k.count(rt, op, d.Allowed)
+	if !d.Allowed || k.sampled() {
+		k.audit(rt, name, op, d)
+	}
+	return d.Allowed
+}
+
+// Filter implements authz.Checker: counted, never audited.
+func (k *connAuthz) Filter(rt authz.ResourceType, name string, op authz.Operation) bool {
+	d := k.sub.Authorize(rt, name, op)
+	k.count(rt, op, d.Allowed)
+	return d.Allowed
+}
+
+// AuthorizeAny implements authz.Checker.
+func (k *connAuthz) AuthorizeAny(rt authz.ResourceType, op authz.Operation) bool {
+	d := k.sub.AuthorizeAny(rt, op)
+	k.count(rt, op, d.Allowed)
+	return d.Allowed
+}
+
+func (k *connAuthz) count(rt authz.ResourceType, op authz.Operation, allowed bool) {
+	m := &k.c.s.metrics.decisions
+	if rt < 0 || int(rt) >= len(m) || op < 0 || int(op) >= len(m[rt]) || m[rt][op][0] == nil {
+		return
+	}
+	i := 0
+	if allowed {
+		i = 1
+	}
+	m[rt][op][i].Inc()
+}
+
+func (k *connAuthz) sampled() bool {
+	r := k.c.s.authz.AllowSampleRate
+	return r > 0 && rand.Float64() < r
+}
+
+func (k *connAuthz) audit(rt authz.ResourceType, name string, op authz.Operation, d authz.Decision) {
+	sink := k.c.s.authz.Audit
+	if sink == nil {
+		return
+	}
+	ev := audit.AuthorizationEvent{
+		Principal:     k.sub.Principal(),
+		Source:        k.c.nc.RemoteAddr().String(),
+		Listener:      k.c.l.cfg.Name,
+		API:           k.api,
+		ResourceType:  rt.String(),
+		ResourceName:  name,
+		Operation:     op.String(),
+		Granted:       d.Allowed,
+		Rule:          d.Rule.String(),
+		PolicyVersion: k.sub.Table().Version(),
+	}
+	if r := d.Rule; r.Kind == authz.RuleACL || r.Kind == authz.RuleRoleBinding {
+		ev.Pattern = r.ACL.ResourceType.String() + ":" + r.ACL.Pattern.String() + ":" + r.ACL.Name
+	}
+	sink.Authorization(ev)
+	if !d.Allowed {
+		k.c.log.Debug("request denied", zap.String("api", k.api), zap.String("principal", ev.Principal),
+			zap.Stringer("resource_type", rt), zap.String("resource_name", name), zap.Stringer("operation", op),
+			zap.String("rule", ev.Rule))
+	}
+}
+
+// fetchSessionStale implements authz.Context.FetchSessionStale.
+func (k *connAuthz) fetchSessionStale(full bool) bool {
+	v := k.sub.Table().Version()
+	if full {
+		k.fetchPolicy = v
+		return false
+	}
+	return k.fetchPolicy != v
+}
