@@ -28,7 +28,7 @@ test-unit: ## fast unit tests (in-process kfake broker), with the race detector
 test-integration: prereqs ## end-to-end tests against real Apache Kafka (1 and 3 brokers) and real clients
 	$(GO) test -tags integration -count=1 -timeout $(IT_TIMEOUT) -v ./integration/... 2>&1 | tee integration-test.out | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|\.go:[0-9]+:' ; exit $${PIPESTATUS[0]}
 
-bench: prereqs build ## produce/consume throughput, direct vs through the proxy, against real Kafka
+bench: prereqs build ## produce/consume throughput against real Kafka: direct, through the proxy, and with authentication and authorization on
 	$(GO) run ./integration/bench -proxy-bin ./$(BIN)
 
 lint: ## gofmt and go vet

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -25,15 +26,48 @@ type path string
 
 const (
 	pathDirect path = "direct"
-	pathProxy  path = "proxy"
+	// pathProxy is the proxy without authentication (serve --no-auth).
+	pathProxy path = "proxy"
+	// pathProxyAuth is a second proxy process with authentication and
+	// authorization on: clients log in with an API key over SASL/PLAIN and
+	// every request is checked against role bindings.
+	pathProxyAuth path = "proxy+auth"
 )
 
-// env is the running system under test: one broker, the proxy in front of
-// it, and an admin client that talks to the broker directly.
+// slug is p as it may appear in a topic name.
+func (p path) slug() string { return strings.ReplaceAll(string(p), "+", "-") }
+
+// Names of the runs of paths: the warm-up and the rounds. Topic names are
+// derived from them.
+const warmUpName = "warm-up"
+
+func roundName(round int) string { return fmt.Sprintf("round %d", round) }
+
+// topicName is the topic the run name uses on path p.
+func topicName(name string, p path) string {
+	return "bench-" + strings.ReplaceAll(name, " ", "-") + "-" + p.slug()
+}
+
+// runNames are the names of every run the options ask for, in order.
+func runNames(o options) []string {
+	var names []string
+	if o.warmupMiB > 0 {
+		names = append(names, warmUpName)
+	}
+	for round := 1; round <= o.rounds; round++ {
+		names = append(names, roundName(round))
+	}
+	return names
+}
+
+// env is the running system under test: one broker, the proxies in front
+// of it, and an admin client that talks to the broker directly.
 type env struct {
 	dataDir      string // the broker's log.dirs when the bench chose it
 	cluster      *harness.Cluster
-	proxy        *proxyProcess
+	proxy        *proxyProcess // serve --no-auth
+	authProxy    *proxyProcess // with authentication and authorization; nil without -auth
+	auth         *authSetup    // the API key and policy of authProxy
 	adminClient  *kgo.Client
 	admin        *kadm.Client
 	kafkaVersion string
@@ -66,11 +100,87 @@ func startEnv(ctx context.Context, o options) (_ *env, err error) {
 	}
 	e.admin = kadm.NewClient(e.adminClient)
 
-	if e.proxy, err = startProxy(ctx, o.proxyBin, o.proxyLogLevel, e.cluster); err != nil {
+	if e.proxy, err = startProxy(ctx, string(pathProxy), o.proxyBin, o.proxyLogLevel, e.cluster, nil); err != nil {
 		return nil, err
 	}
 	log.Printf("proxy ready at %s (pid %d)", e.proxy.bootstrap, e.proxy.pid())
+	if !o.auth {
+		return e, nil
+	}
+
+	// The API key is scoped to the upstream cluster's id, which is also
+	// the proxy's default authentication.cluster_id.
+	md, err := e.admin.BrokerMetadata(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cluster id: %w", err)
+	}
+	var topics []string
+	for _, name := range runNames(o) {
+		topics = append(topics, topicName(name, pathProxyAuth))
+	}
+	if e.auth, err = newAuthSetup(md.Cluster, topics); err != nil {
+		return nil, err
+	}
+	if e.authProxy, err = startProxy(ctx, string(pathProxyAuth), o.proxyBin, o.proxyLogLevel, e.cluster, e.auth); err != nil {
+		return nil, err
+	}
+	if err := e.checkLogin(ctx); err != nil {
+		return nil, err
+	}
+	log.Printf("proxy+auth ready at %s (pid %d; cluster %s, API key %s of %s logs in)",
+		e.authProxy.bootstrap, e.authProxy.pid(), e.auth.clusterID, e.auth.keyID, benchAccount)
 	return e, nil
+}
+
+// loginTimeout bounds the login check of the proxy+auth path.
+const loginTimeout = 15 * time.Second
+
+// checkLogin logs in to the proxy+auth path once and makes a broker-only
+// Metadata request, so that a login the proxy refuses fails the run at
+// once with the reason, rather than a phase after the client's retries.
+func (e *env) checkLogin(ctx context.Context) error {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(e.seeds(pathProxyAuth)...)}, e.clientOpts(pathProxyAuth)...)...)
+	if err != nil {
+		return fmt.Errorf("proxy+auth login check: %w", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, loginTimeout)
+	defer cancel()
+	if err := cl.Ping(ctx); err != nil {
+		return fmt.Errorf("proxy+auth: log in with API key %s of %s (cluster %s) over SASL/PLAIN: %w; proxy+auth log:\n%s",
+			e.auth.keyID, benchAccount, e.auth.clusterID, err, e.authProxy.logs)
+	}
+	return nil
+}
+
+// paths are the paths the run measures, in their order in the first round.
+func (e *env) paths() []path {
+	if e.authProxy != nil {
+		return []path{pathDirect, pathProxy, pathProxyAuth}
+	}
+	return []path{pathDirect, pathProxy}
+}
+
+// proxyOf is the proxy process of path p, nil on the direct path.
+func (e *env) proxyOf(p path) *proxyProcess {
+	switch p {
+	case pathProxy:
+		return e.proxy
+	case pathProxyAuth:
+		return e.authProxy
+	}
+	return nil
+}
+
+// proxies are the running proxy processes.
+func (e *env) proxies() []*proxyProcess {
+	var ps []*proxyProcess
+	for _, p := range []*proxyProcess{e.proxy, e.authProxy} {
+		if p != nil {
+			ps = append(ps, p)
+		}
+	}
+	return ps
 }
 
 // shmDir is a tmpfs on most Linux systems.
@@ -109,28 +219,37 @@ func (e *env) dataPlace() string {
 
 // seeds returns the bootstrap addresses of p.
 func (e *env) seeds(p path) []string {
-	if p == pathProxy {
-		return []string{e.proxy.bootstrap}
+	if px := e.proxyOf(p); px != nil {
+		return []string{px.bootstrap}
 	}
 	return e.cluster.Bootstrap
 }
 
 // addrs returns every address a client of p may connect to: the broker's
-// on the direct path, the proxy's bootstrap and broker ports on the proxied
+// on the direct path, the proxy's bootstrap and broker ports on a proxied
 // one.
 func (e *env) addrs(p path) []string {
-	if p == pathProxy {
-		return []string{e.proxy.bootstrap, e.proxy.brokerAddr}
+	if px := e.proxyOf(p); px != nil {
+		return []string{px.bootstrap, px.brokerAddr}
 	}
 	return e.cluster.Bootstrap
 }
 
-// stop stops the proxy and then the cluster; it is safe on a partly started
-// env.
+// clientOpts are the options every client of p gets besides its seeds: the
+// SASL/PLAIN login on the proxy+auth path.
+func (e *env) clientOpts(p path) []kgo.Opt {
+	if p == pathProxyAuth {
+		return []kgo.Opt{e.auth.clientOpt()}
+	}
+	return nil
+}
+
+// stop stops the proxies and then the cluster; it is safe on a partly
+// started env.
 func (e *env) stop() error {
 	var errs []error
-	if e.proxy != nil {
-		errs = append(errs, e.proxy.stop())
+	for _, p := range e.proxies() {
+		errs = append(errs, p.stop())
 	}
 	if e.adminClient != nil {
 		e.adminClient.Close()

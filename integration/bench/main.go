@@ -6,21 +6,32 @@
 //	make bench
 //	go run ./integration/bench -proxy-bin ./bin/kafka-auth-proxy [-mb 512] [-rounds 3]
 //
-// Other flags: -record-bytes (1024), -partitions (6), -warmup-mb (64),
-// -tmpfs (true), -phase-timeout (5m), -proxy-log-level (warn); -h lists
-// them.
+// Other flags: -auth (true), -record-bytes (1024), -partitions (6),
+// -warmup-mb (64), -tmpfs (true), -phase-timeout (5m), -proxy-log-level
+// (warn); -h lists them.
 //
 // It starts one Kafka broker with integration/harness (needs Java 17+ and
-// Maven; no Docker), then the proxy binary as a subprocess in front of it
-// (serve --no-auth, on free loopback ports), and waits for the proxy's
-// /readyz. Both are always stopped at the end, also on error or Ctrl-C.
+// Maven; no Docker), then the proxy binary as subprocesses in front of it,
+// on free loopback ports, and waits for each one's /readyz:
+//
+//   - proxy: serve --no-auth;
+//   - proxy+auth (with -auth, the default): serve --config FILE, a file
+//     with auth: sasl, one API key of the account sa-bench declared in it
+//     (scoped to the broker's cluster id, read with a Metadata request),
+//     and authorization role bindings for User:sa-bench: DeveloperWrite and
+//     DeveloperRead on each topic of that path (literal) and DeveloperRead
+//     on the groups prefixed bench-. Its clients log in with the key over
+//     SASL/PLAIN. No audit log is written.
+//
+// All are always stopped at the end, also on error or Ctrl-C.
 // With -tmpfs (the default) the broker keeps its data in /dev/shm, so that
 // the kernel writing earlier rounds back to disk does not slow down later
 // phases: the disk is not what is measured.
 //
-// After an unmeasured warm-up of both paths, each round runs the same two
-// phases directly against the broker and through the proxy, each path on a
-// fresh topic (created, waited for and deleted with a direct admin client):
+// After an unmeasured warm-up of every path, each round runs the same two
+// phases directly against the broker and through each proxy, each path on
+// a fresh topic (created, waited for and deleted with a direct admin
+// client):
 //
 //   - produce: -mb MiB of 1 KiB records of random (incompressible) bytes
 //     with franz-go: no compression, acks=all, idempotent, 5 ms linger,
@@ -32,14 +43,16 @@
 // client that reached the broker directly (an unrewritten broker address)
 // fails the run rather than measuring the broker twice.
 //
-// The paths alternate, and their order flips every round (direct, proxy,
-// proxy, direct, ...), to spread machine noise and drift over both; the
-// report gives the median MB/s per path and phase, the proxy/direct
-// ratios of the medians, and the proxy's CPU time (user+system of its
-// process from /proc/<pid>/stat, sampled around the proxied phases only) per
-// GB it forwarded: the produced plus the consumed volume. MB and GB are 2^20
-// and 2^30 bytes of record values; protocol overhead is not counted. Phase
-// times include the client's start (metadata, connections), on both paths.
+// The paths take turns, and their order rotates every round (direct,
+// proxy, proxy+auth; proxy, proxy+auth, direct; proxy+auth, direct, proxy;
+// ...), to spread machine noise and drift over all; the report gives the
+// median MB/s per path and phase, the proxy/direct and proxy+auth/proxy
+// ratios of the medians, and each proxy's CPU time (user+system of its
+// process from /proc/<pid>/stat, sampled around its own phases only) per
+// GB it forwarded: the produced plus the consumed volume. MB and GB are
+// 2^20 and 2^30 bytes of record values; protocol overhead is not counted.
+// Phase times include the client's start (metadata, connections, and the
+// SASL login on proxy+auth), on every path.
 //
 // Speed is reported, not asserted: the exit status is non-zero only when
 // something fails. The broker, the clients and the proxy share the
@@ -72,19 +85,21 @@ type options struct {
 	phaseTimeout  time.Duration
 	proxyLogLevel string
 	tmpfs         bool
+	auth          bool
 }
 
 func parseFlags() (options, error) {
 	var o options
 	flag.StringVar(&o.proxyBin, "proxy-bin", "", "path to the kafka-auth-proxy binary (required; `make build` writes bin/kafka-auth-proxy)")
 	flag.IntVar(&o.volumeMiB, "mb", 512, "MiB of record values to produce and consume per phase")
-	flag.IntVar(&o.rounds, "rounds", 3, "rounds of direct then proxied phases; the report gives medians")
+	flag.IntVar(&o.rounds, "rounds", 3, "rounds of direct and proxied phases; the report gives medians")
 	flag.IntVar(&o.recordSize, "record-bytes", 1024, "size of each record value in bytes")
 	flag.IntVar(&o.partitions, "partitions", 6, "partitions of each benchmark topic")
-	flag.IntVar(&o.warmupMiB, "warmup-mb", 64, "MiB for an unmeasured warm-up of both paths first (0: none)")
+	flag.IntVar(&o.warmupMiB, "warmup-mb", 64, "MiB for an unmeasured warm-up of every path first (0: none)")
 	flag.DurationVar(&o.phaseTimeout, "phase-timeout", 5*time.Minute, "give up on a produce or consume phase after this long")
-	flag.StringVar(&o.proxyLogLevel, "proxy-log-level", "warn", "log level of the proxy subprocess (its log goes to stderr only on failure)")
+	flag.StringVar(&o.proxyLogLevel, "proxy-log-level", "warn", "log level of the proxy subprocesses (their logs go to stderr only on failure)")
 	flag.BoolVar(&o.tmpfs, "tmpfs", true, "keep the broker's data in /dev/shm (memory), so disk writeback does not skew later phases")
+	flag.BoolVar(&o.auth, "auth", true, "also measure the proxy+auth path: a second proxy with SASL/PLAIN API key logins and role-binding authorization")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %q", flag.Args())
@@ -142,7 +157,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		return err
 	}
 	defer func() {
-		log.Printf("stopping proxy and kafka")
+		log.Printf("stopping the proxies and kafka")
 		if stopErr := env.stop(); stopErr != nil {
 			err = errors.Join(err, stopErr)
 		}
@@ -151,13 +166,15 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	// the clients retrying until the phase timeout; env.stop reports how.
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go func() {
-		select {
-		case <-env.proxy.exited:
-			cancel(errors.New("proxy exited unexpectedly"))
-		case <-ctx.Done():
-		}
-	}()
+	for _, px := range env.proxies() {
+		go func() {
+			select {
+			case <-px.exited:
+				cancel(fmt.Errorf("%s exited unexpectedly", px.name))
+			case <-ctx.Done():
+			}
+		}()
+	}
 
 	r := &runner{env: env, w: w, phaseTimeout: o.phaseTimeout}
 	if o.warmupMiB > 0 {
@@ -174,6 +191,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		dataPlace:    env.dataPlace(),
 		opts:         o,
 		w:            w,
+		paths:        env.paths(),
 		rounds:       rounds,
 	})
 	return nil

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,10 +33,12 @@ const (
 
 // proxyProcess is the proxy binary running as a subprocess.
 type proxyProcess struct {
+	name        string // the path it serves, for messages
 	cmd         *exec.Cmd
 	bootstrap   string // client bootstrap address
 	brokerAddr  string // where the proxy serves the broker
 	metricsAddr string
+	dir         string // holds its configuration file, if any
 	logs        *tailBuffer
 
 	exited  chan struct{} // closed when the process has exited
@@ -46,8 +49,11 @@ type proxyProcess struct {
 }
 
 // startProxy starts bin in front of the cluster on free loopback ports and
-// waits until its /readyz answers 200.
-func startProxy(ctx context.Context, bin, logLevel string, c *harness.Cluster) (*proxyProcess, error) {
+// waits until its /readyz answers 200. With auth nil it runs
+// `serve --no-auth` from flags; otherwise `serve --config FILE` with the
+// file auth.configFile writes (authentication and authorization on). name
+// labels the process in messages.
+func startProxy(ctx context.Context, name, bin, logLevel string, c *harness.Cluster, auth *authSetup) (*proxyProcess, error) {
 	if len(c.NodeIDs) != 1 {
 		return nil, fmt.Errorf("the benchmark expects a 1-node cluster, got nodes %v", c.NodeIDs)
 	}
@@ -58,27 +64,36 @@ func startProxy(ctx context.Context, bin, logLevel string, c *harness.Cluster) (
 	// Broker node N is served on base+N.
 	base := ports[1] - int(c.NodeIDs[0])
 	p := &proxyProcess{
+		name:        name,
 		bootstrap:   net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
 		brokerAddr:  net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
 		metricsAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2])),
 		logs:        &tailBuffer{max: logTailBytes},
 		exited:      make(chan struct{}),
 	}
-	p.cmd = exec.Command(bin, "serve",
-		"--upstream", strings.Join(c.Bootstrap, ","),
-		"--listen", p.bootstrap,
-		"--broker-port-base", strconv.Itoa(base),
-		"--metrics-listen", p.metricsAddr,
-		"--no-auth",
-		"--log-level", logLevel,
-	)
+	if auth == nil {
+		p.cmd = exec.Command(bin, "serve",
+			"--upstream", strings.Join(c.Bootstrap, ","),
+			"--listen", p.bootstrap,
+			"--broker-port-base", strconv.Itoa(base),
+			"--metrics-listen", p.metricsAddr,
+			"--no-auth",
+			"--log-level", logLevel,
+		)
+	} else {
+		file, err := p.writeConfig(auth, proxyAddrs{bootstrap: p.bootstrap, brokerPortBase: base, metrics: p.metricsAddr}, c.Bootstrap, logLevel)
+		if err != nil {
+			return nil, err
+		}
+		p.cmd = exec.Command(bin, "serve", "--config", file)
+	}
 	p.cmd.Stdout = p.logs
 	p.cmd.Stderr = p.logs
 	// Its own process group, so a terminal's Ctrl-C reaches only the bench,
 	// which then stops the proxy itself; SIGKILL if the bench dies first.
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start proxy %s: %w", bin, err)
+		return nil, errors.Join(fmt.Errorf("start %s %s: %w", name, bin, err), p.removeDir())
 	}
 	go func() {
 		p.waitErr = p.cmd.Wait()
@@ -88,6 +103,34 @@ func startProxy(ctx context.Context, bin, logLevel string, c *harness.Cluster) (
 		return nil, errors.Join(err, p.stop())
 	}
 	return p, nil
+}
+
+// writeConfig writes the proxy's configuration file into a new temporary
+// directory, which stop removes, and returns the file's path.
+func (p *proxyProcess) writeConfig(auth *authSetup, addrs proxyAddrs, upstream []string, logLevel string) (string, error) {
+	data, err := auth.configFile(addrs, upstream, logLevel)
+	if err != nil {
+		return "", fmt.Errorf("%s configuration: %w", p.name, err)
+	}
+	if p.dir, err = os.MkdirTemp("", "kafka-auth-proxy-bench-*"); err != nil {
+		return "", fmt.Errorf("%s configuration: %w", p.name, err)
+	}
+	file := filepath.Join(p.dir, "proxy.yaml")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		return "", errors.Join(fmt.Errorf("%s configuration: %w", p.name, err), p.removeDir())
+	}
+	return file, nil
+}
+
+// removeDir removes the configuration directory, if any.
+func (p *proxyProcess) removeDir() error {
+	if p.dir == "" {
+		return nil
+	}
+	if err := os.RemoveAll(p.dir); err != nil {
+		return fmt.Errorf("remove %s configuration: %w", p.name, err)
+	}
+	return nil
 }
 
 func (p *proxyProcess) pid() int { return p.cmd.Process.Pid }
@@ -107,9 +150,9 @@ func (p *proxyProcess) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-p.exited:
-			return errors.New("proxy exited before it was ready") // stop reports how
+			return fmt.Errorf("%s exited before it was ready", p.name) // stop reports how
 		case <-ctx.Done():
-			return fmt.Errorf("proxy not ready at %s: %w (last: %v); proxy log:\n%s", url, ctx.Err(), last, p.logs)
+			return fmt.Errorf("%s not ready at %s: %w (last: %v); %s log:\n%s", p.name, url, ctx.Err(), last, p.name, p.logs)
 		case <-tick.C:
 		}
 	}
@@ -141,7 +184,7 @@ func (p *proxyProcess) exitError() error {
 	if p.waitErr != nil {
 		status = p.waitErr.Error()
 	}
-	return fmt.Errorf("proxy exited on its own (%s); proxy log:\n%s", status, p.logs)
+	return fmt.Errorf("%s exited on its own (%s); %s log:\n%s", p.name, status, p.name, p.logs)
 }
 
 // cpuTime returns the user plus system CPU time the proxy process (all its
@@ -150,7 +193,7 @@ func (p *proxyProcess) cpuTime() (time.Duration, error) {
 	statPath := fmt.Sprintf("/proc/%d/stat", p.pid())
 	data, err := os.ReadFile(statPath)
 	if err != nil {
-		return 0, fmt.Errorf("read proxy CPU time: %w", err)
+		return 0, fmt.Errorf("read %s CPU time: %w", p.name, err)
 	}
 	ticks, err := parseCPUTicks(data)
 	if err != nil {
@@ -184,8 +227,9 @@ func parseCPUTicks(stat []byte) (uint64, error) {
 }
 
 // stop sends SIGTERM to the proxy's process group and SIGKILL after
-// proxyStopGrace. It is an error when the proxy had already exited on its
-// own or needed the SIGKILL. Later calls return nil.
+// proxyStopGrace, then removes its configuration directory. It is an error
+// when the proxy had already exited on its own or needed the SIGKILL. Later
+// calls return nil.
 func (p *proxyProcess) stop() error {
 	p.stopMu.Lock()
 	defer p.stopMu.Unlock()
@@ -193,6 +237,11 @@ func (p *proxyProcess) stop() error {
 		return nil
 	}
 	p.stopping = true
+	return errors.Join(p.terminate(), p.removeDir())
+}
+
+// terminate ends the process; see stop.
+func (p *proxyProcess) terminate() error {
 	select {
 	case <-p.exited:
 		return p.exitError()
@@ -200,21 +249,21 @@ func (p *proxyProcess) stop() error {
 	}
 	pgid := p.pid()
 	if err := syscall.Kill(-pgid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("SIGTERM proxy: %w", err)
+		return fmt.Errorf("SIGTERM %s: %w", p.name, err)
 	}
 	select {
 	case <-p.exited:
 		if p.waitErr != nil {
-			return fmt.Errorf("proxy exited with %v after SIGTERM; proxy log:\n%s", p.waitErr, p.logs)
+			return fmt.Errorf("%s exited with %v after SIGTERM; %s log:\n%s", p.name, p.waitErr, p.name, p.logs)
 		}
 		return nil
 	case <-time.After(proxyStopGrace):
 	}
 	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("SIGKILL proxy: %w", err)
+		return fmt.Errorf("SIGKILL %s: %w", p.name, err)
 	}
 	<-p.exited
-	return fmt.Errorf("proxy did not stop within %v of SIGTERM and was killed; proxy log:\n%s", proxyStopGrace, p.logs)
+	return fmt.Errorf("%s did not stop within %v of SIGTERM and was killed; %s log:\n%s", p.name, proxyStopGrace, p.name, p.logs)
 }
 
 // freePorts returns n distinct free loopback TCP ports. The listeners stay

@@ -4,22 +4,29 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
 
-// roundResult is one round: the same phases on both paths.
+// roundResult is one round: the same phases on every path.
 type roundResult struct {
-	direct, proxy phaseResult
+	direct, proxy, auth phaseResult
 }
 
-func (r *roundResult) set(p path, res phaseResult) {
-	if p == pathProxy {
-		r.proxy = res
-	} else {
-		r.direct = res
+func (r *roundResult) slot(p path) *phaseResult {
+	switch p {
+	case pathProxy:
+		return &r.proxy
+	case pathProxyAuth:
+		return &r.auth
 	}
+	return &r.direct
 }
+
+func (r *roundResult) set(p path, res phaseResult) { *r.slot(p) = res }
+
+func (r roundResult) get(p path) phaseResult { return *r.slot(p) }
 
 // reportInput is everything the report shows.
 type reportInput struct {
@@ -27,43 +34,54 @@ type reportInput struct {
 	dataPlace    string // where the broker keeps its log segments
 	opts         options
 	w            *workload
+	paths        []path // the paths measured, direct first
 	rounds       []roundResult
 }
 
-// summary is the medians and CPU cost derived from the rounds.
-type summary struct {
-	direct, proxy struct{ produce, consume float64 } // median MB/s
-	// Median proxy CPU seconds per proxied phase.
+// pathSummary is the medians and, on a proxied path, the CPU cost of its
+// proxy derived from the rounds.
+type pathSummary struct {
+	produce, consume float64 // median MB/s
+	// Median proxy CPU seconds per phase.
 	produceCPU, consumeCPU float64
 	// CPU seconds per GB forwarded: total and per phase.
 	cpuPerGB, produceCPUPerGB, consumeCPUPerGB float64
 }
 
-func summarize(in reportInput) summary {
-	var s summary
-	vol := in.w.bytes()
-	mbps := func(pick func(roundResult) time.Duration) float64 {
-		var v []float64
-		for _, r := range in.rounds {
-			v = append(v, mbPerSec(vol, pick(r)))
-		}
-		return median(v)
-	}
-	s.direct.produce = mbps(func(r roundResult) time.Duration { return r.direct.produce })
-	s.direct.consume = mbps(func(r roundResult) time.Duration { return r.direct.consume })
-	s.proxy.produce = mbps(func(r roundResult) time.Duration { return r.proxy.produce })
-	s.proxy.consume = mbps(func(r roundResult) time.Duration { return r.proxy.consume })
+// summary is the pathSummary of every path.
+type summary struct {
+	direct, proxy, auth pathSummary
+}
 
+func summarize(in reportInput) summary {
+	return summary{
+		direct: summarizePath(in, pathDirect),
+		proxy:  summarizePath(in, pathProxy),
+		auth:   summarizePath(in, pathProxyAuth),
+	}
+}
+
+func summarizePath(in reportInput, p path) pathSummary {
+	var s pathSummary
+	if len(in.rounds) == 0 {
+		return s
+	}
+	vol := in.w.bytes()
 	var (
+		produce, consume         []float64
 		produceCPU, consumeCPU   time.Duration
 		produceCPUs, consumeCPUs []float64
 	)
-	for _, r := range in.rounds {
-		produceCPU += r.proxy.produceCPU
-		consumeCPU += r.proxy.consumeCPU
-		produceCPUs = append(produceCPUs, r.proxy.produceCPU.Seconds())
-		consumeCPUs = append(consumeCPUs, r.proxy.consumeCPU.Seconds())
+	for _, rr := range in.rounds {
+		r := rr.get(p)
+		produce = append(produce, mbPerSec(vol, r.produce))
+		consume = append(consume, mbPerSec(vol, r.consume))
+		produceCPU += r.produceCPU
+		consumeCPU += r.consumeCPU
+		produceCPUs = append(produceCPUs, r.produceCPU.Seconds())
+		consumeCPUs = append(consumeCPUs, r.consumeCPU.Seconds())
 	}
+	s.produce, s.consume = median(produce), median(consume)
 	s.produceCPU, s.consumeCPU = median(produceCPUs), median(consumeCPUs)
 	phaseGB := float64(vol) * float64(len(in.rounds)) / (1 << 30)
 	s.produceCPUPerGB = produceCPU.Seconds() / phaseGB
@@ -72,11 +90,22 @@ func summarize(in reportInput) summary {
 	return s
 }
 
+func (s summary) of(p path) pathSummary {
+	switch p {
+	case pathProxy:
+		return s.proxy
+	case pathProxyAuth:
+		return s.auth
+	}
+	return s.direct
+}
+
 // writeReport prints the setup, a table of every round and the medians,
 // and the summary lines.
 func writeReport(out io.Writer, in reportInput) {
 	s := summarize(in)
 	o := in.opts
+	auth := slices.Contains(in.paths, pathProxyAuth)
 	fmt.Fprintln(out)
 	fmt.Fprintln(out, "kafka-auth-proxy forwarding benchmark")
 	fmt.Fprintf(out, "kafka:   %s, 1 broker, topics of %d partitions, replication factor 1\n", in.kafkaVersion, in.w.partitions)
@@ -84,25 +113,33 @@ func writeReport(out io.Writer, in reportInput) {
 		in.w.recordSize, producerLinger, batchMaxBytes>>10)
 	fmt.Fprintf(out, "volume:  %.0f MiB (%d records) produced, then consumed from the start (no group), per path per round\n",
 		float64(in.w.bytes())/(1<<20), in.w.records)
-	fmt.Fprintf(out, "rounds:  %d, paths alternating (direct, proxy, proxy, direct, ...), a fresh topic each, after a warm-up of %d MiB per path\n",
-		len(in.rounds), o.warmupMiB)
+	fmt.Fprintf(out, "rounds:  %d, paths taking turns in an order rotating every round (%s), a fresh topic each, after a warm-up of %d MiB per path\n",
+		len(in.rounds), orderExample(in.paths), o.warmupMiB)
 	fmt.Fprintf(out, "broker:  data in %s\n", in.dataPlace)
+	if auth {
+		fmt.Fprintf(out, "auth:    proxy = serve --no-auth; proxy+auth = a second proxy with auth: sasl, the clients logging in with an API key of %s over SASL/PLAIN, "+
+			"authorized by role bindings (DeveloperWrite and DeveloperRead on each topic, literal; DeveloperRead on groups %s*), no audit log\n",
+			benchAccount, benchGroupPrefix)
+	}
 	fmt.Fprintln(out, "units:   MB = 2^20 and GB = 2^30 bytes of record values; proxy CPU = user+system of its process")
 	fmt.Fprintln(out)
 
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "round\tpath\tproduce MB/s\tconsume MB/s\tproxy CPU s produce\tproxy CPU s consume\t")
-	for i, r := range in.rounds {
-		vol := in.w.bytes()
-		fmt.Fprintf(tw, "%d\t%s\t%.1f\t%.1f\t-\t-\t\n", i+1, pathDirect,
-			mbPerSec(vol, r.direct.produce), mbPerSec(vol, r.direct.consume))
-		fmt.Fprintf(tw, "%d\t%s\t%.1f\t%.1f\t%.2f\t%.2f\t\n", i+1, pathProxy,
-			mbPerSec(vol, r.proxy.produce), mbPerSec(vol, r.proxy.consume),
-			r.proxy.produceCPU.Seconds(), r.proxy.consumeCPU.Seconds())
+	vol := in.w.bytes()
+	for i, rr := range in.rounds {
+		for _, p := range in.paths {
+			r := rr.get(p)
+			fmt.Fprintf(tw, "%d\t%s\t%.1f\t%.1f\t%s\t%s\t\n", i+1, p,
+				mbPerSec(vol, r.produce), mbPerSec(vol, r.consume),
+				cpuCell(p, r.produceCPU.Seconds()), cpuCell(p, r.consumeCPU.Seconds()))
+		}
 	}
-	fmt.Fprintf(tw, "median\t%s\t%.1f\t%.1f\t-\t-\t\n", pathDirect, s.direct.produce, s.direct.consume)
-	fmt.Fprintf(tw, "median\t%s\t%.1f\t%.1f\t%.2f\t%.2f\t\n", pathProxy, s.proxy.produce, s.proxy.consume,
-		s.produceCPU, s.consumeCPU)
+	for _, p := range in.paths {
+		ps := s.of(p)
+		fmt.Fprintf(tw, "median\t%s\t%.1f\t%.1f\t%s\t%s\t\n", p, ps.produce, ps.consume,
+			cpuCell(p, ps.produceCPU), cpuCell(p, ps.consumeCPU))
+	}
 	tw.Flush()
 	fmt.Fprintln(out)
 
@@ -110,8 +147,38 @@ func writeReport(out io.Writer, in reportInput) {
 		s.direct.produce, s.direct.consume, s.proxy.produce, s.proxy.consume)
 	fmt.Fprintf(out, "produce throughput ratio (proxy/direct): %.2f\n", s.proxy.produce/s.direct.produce)
 	fmt.Fprintf(out, "consume throughput ratio (proxy/direct): %.2f\n", s.proxy.consume/s.direct.consume)
-	fmt.Fprintf(out, "proxy CPU seconds per GB forwarded: %.2f\n", s.cpuPerGB)
-	fmt.Fprintf(out, "proxy CPU seconds per GB by phase: produce %.2f, consume %.2f\n", s.produceCPUPerGB, s.consumeCPUPerGB)
+	fmt.Fprintf(out, "proxy CPU seconds per GB forwarded: %.2f\n", s.proxy.cpuPerGB)
+	fmt.Fprintf(out, "proxy CPU seconds per GB by phase: produce %.2f, consume %.2f\n", s.proxy.produceCPUPerGB, s.proxy.consumeCPUPerGB)
+	if !auth {
+		return
+	}
+	fmt.Fprintf(out, "median MB/s, proxy+auth: produce %.1f, consume %.1f\n", s.auth.produce, s.auth.consume)
+	fmt.Fprintf(out, "produce throughput ratio (proxy+auth/proxy): %.2f\n", s.auth.produce/s.proxy.produce)
+	fmt.Fprintf(out, "consume throughput ratio (proxy+auth/proxy): %.2f\n", s.auth.consume/s.proxy.consume)
+	fmt.Fprintf(out, "proxy+auth CPU seconds per GB forwarded: %.2f\n", s.auth.cpuPerGB)
+	fmt.Fprintf(out, "proxy+auth CPU seconds per GB by phase: produce %.2f, consume %.2f\n", s.auth.produceCPUPerGB, s.auth.consumeCPUPerGB)
+}
+
+// cpuCell formats a proxy CPU time, "-" on the direct path.
+func cpuCell(p path, seconds float64) string {
+	if p == pathDirect {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", seconds)
+}
+
+// orderExample shows the order of paths in the first rounds, e.g.
+// "direct, proxy; proxy, direct; ...".
+func orderExample(paths []path) string {
+	var rounds []string
+	for round := 1; round <= min(len(paths), 2); round++ {
+		var names []string
+		for _, p := range roundOrder(paths, round) {
+			names = append(names, string(p))
+		}
+		rounds = append(rounds, strings.Join(names, ", "))
+	}
+	return strings.Join(append(rounds, "..."), "; ")
 }
 
 // mbPerSec is a throughput in MiB per second.

@@ -7,7 +7,6 @@ import (
 	"log"
 	"math/rand/v2"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -69,8 +68,8 @@ func (w *workload) bytes() int64 { return int64(w.records) * int64(w.recordSize)
 // phaseResult is one path's produce and consume measurement in one round.
 type phaseResult struct {
 	produce, consume time.Duration
-	// produceCPU and consumeCPU are the proxy's CPU time during each phase;
-	// zero on the direct path.
+	// produceCPU and consumeCPU are the path's proxy's CPU time during each
+	// phase; zero on the direct path.
 	produceCPU, consumeCPU time.Duration
 }
 
@@ -81,32 +80,29 @@ type runner struct {
 	phaseTimeout time.Duration
 }
 
-// warmUp runs both paths once, unmeasured, on mib MiB, so the first
+// warmUp runs every path once, unmeasured, on mib MiB, so the first
 // measured phase does not pay for the broker JVM's JIT compilation or the
 // first growth of heaps and buffers.
 func (r *runner) warmUp(ctx context.Context, mib int) error {
 	w := r.w.withVolume(mib)
-	for _, p := range []path{pathDirect, pathProxy} {
-		if _, err := r.runPath(ctx, w, "warm-up", p); err != nil {
+	for _, p := range r.env.paths() {
+		if _, err := r.runPath(ctx, w, warmUpName, p); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// runRounds runs rounds rounds of both paths. The paths alternate and the
-// order flips every round (direct, proxy, proxy, direct, direct, ...), so a
-// drift in machine speed over the run does not favour either path.
+// runRounds runs rounds rounds of every path. The paths take turns and
+// their order rotates every round (direct, proxy, proxy+auth; proxy,
+// proxy+auth, direct; ...; with two paths: direct, proxy; proxy, direct;
+// ...), so a drift in machine speed over the run does not favour any path.
 func (r *runner) runRounds(ctx context.Context, rounds int) ([]roundResult, error) {
 	var results []roundResult
 	for round := 1; round <= rounds; round++ {
-		name := fmt.Sprintf("round %d", round)
-		order := []path{pathDirect, pathProxy}
-		if round%2 == 0 {
-			slices.Reverse(order)
-		}
+		name := roundName(round)
 		var rr roundResult
-		for _, p := range order {
+		for _, p := range roundOrder(r.env.paths(), round) {
 			res, err := r.runPath(ctx, r.w, name, p)
 			if err != nil {
 				return nil, err
@@ -118,12 +114,20 @@ func (r *runner) runRounds(ctx context.Context, rounds int) ([]roundResult, erro
 	return results, nil
 }
 
+// roundOrder is the order of paths in round (from 1): paths rotated left
+// by round-1, so that over len(paths) rounds each path runs once in each
+// position.
+func roundOrder(paths []path, round int) []path {
+	k := (round - 1) % len(paths)
+	return append(slices.Clone(paths[k:]), paths[:k]...)
+}
+
 // runPath creates a fresh topic, produces w to it and consumes it back
 // through path p, then deletes the topic. On the proxied path it also
 // samples the proxy's CPU time around each phase. name labels the run.
 func (r *runner) runPath(ctx context.Context, w *workload, name string, p path) (phaseResult, error) {
 	var res phaseResult
-	topic := fmt.Sprintf("bench-%s-%s", strings.ReplaceAll(name, " ", "-"), p)
+	topic := topicName(name, p)
 	if err := r.env.createTopic(ctx, topic, w.partitions); err != nil {
 		return res, err
 	}
@@ -134,29 +138,30 @@ func (r *runner) runPath(ctx context.Context, w *workload, name string, p path) 
 	if err != nil {
 		return res, fmt.Errorf("%s, %s produce: %w", name, p, err)
 	}
-	log.Printf("%-8s %-6s produce: %7.1f MB/s", name, p, mbPerSec(w.bytes(), res.produce))
+	log.Printf("%-8s %-10s produce: %7.1f MB/s", name, p, mbPerSec(w.bytes(), res.produce))
 	res.consume, res.consumeCPU, err = r.measure(ctx, p, func(ctx context.Context, client []kgo.Opt) error {
 		return consume(ctx, client, topic, w)
 	})
 	if err != nil {
 		return res, fmt.Errorf("%s, %s consume: %w", name, p, err)
 	}
-	log.Printf("%-8s %-6s consume: %7.1f MB/s", name, p, mbPerSec(w.bytes(), res.consume))
+	log.Printf("%-8s %-10s consume: %7.1f MB/s", name, p, mbPerSec(w.bytes(), res.consume))
 	return res, r.env.deleteTopic(ctx, topic)
 }
 
 // measure runs phase on path p with the phase timeout and returns its wall
-// time and, on the proxied path, the proxy's CPU time during it. phase gets
-// the client options that reach p; it fails when its client connected
-// anywhere else.
+// time and, on a proxied path, its proxy's CPU time during it. phase gets
+// the client options that reach p (and log in, on the proxy+auth path); it
+// fails when its client connected anywhere else.
 func (r *runner) measure(ctx context.Context, p path, phase func(context.Context, []kgo.Opt) error) (wall, cpu time.Duration, err error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, r.phaseTimeout, fmt.Errorf("phase did not finish within %v", r.phaseTimeout))
 	defer cancel()
 	check := newConnCheck(r.env.addrs(p))
-	client := []kgo.Opt{kgo.SeedBrokers(r.env.seeds(p)...), kgo.WithHooks(check)}
+	client := append([]kgo.Opt{kgo.SeedBrokers(r.env.seeds(p)...), kgo.WithHooks(check)}, r.env.clientOpts(p)...)
+	px := r.env.proxyOf(p)
 	var cpuBefore time.Duration
-	if p == pathProxy {
-		if cpuBefore, err = r.env.proxy.cpuTime(); err != nil {
+	if px != nil {
+		if cpuBefore, err = px.cpuTime(); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -165,8 +170,8 @@ func (r *runner) measure(ctx context.Context, p path, phase func(context.Context
 		return 0, 0, errors.Join(err, check.err())
 	}
 	wall = time.Since(begin)
-	if p == pathProxy {
-		cpuAfter, err := r.env.proxy.cpuTime()
+	if px != nil {
+		cpuAfter, err := px.cpuTime()
 		if err != nil {
 			return 0, 0, err
 		}
