@@ -36,12 +36,13 @@ lint: ## gofmt and go vet
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./integration/...
 
-fuzz: ## fuzz the request decoder, the Fetch walker, the SASL parsers and token verification (FUZZTIME=5m each)
+fuzz: ## fuzz the request decoder, the Fetch walker, the SASL parsers, token verification and the authorization rules (FUZZTIME=5m each)
 	$(GO) test -run '^$$' -fuzz '^FuzzRequestDecode$$' -fuzztime $(FUZZTIME) ./proxy/
 	$(GO) test -run '^$$' -fuzz '^FuzzFetchWalk$$' -fuzztime $(FUZZTIME) ./proxy/
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePlain$$' -fuzztime $(FUZZTIME) ./authn/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseOAuthBearer$$' -fuzztime $(FUZZTIME) ./authn/
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./authn/oauth/
+	$(GO) test -run '^$$' -fuzz '^FuzzEnforce$$' -fuzztime $(FUZZTIME) ./authz/
 
 prereqs: ## check (and on Debian, install) Java 17+, Maven, Node.js and Python venv for the real-Kafka tests
 	@./.ci/prereqs

@@ -299,3 +299,41 @@ func TestStaleFetchSessionIsReset(t *testing.T) {
 		}
 	}
 }
+
+// FuzzEnforce runs every rule on arbitrary decodable requests: no rule
+// may panic, and its verdict must encode.
+func FuzzEnforce(f *testing.F) {
+	for _, req := range []kmsg.Request{
+		&kmsg.ProduceRequest{Version: 9, Acks: -1, Topics: []kmsg.ProduceRequestTopic{{Topic: "payments", Partitions: []kmsg.ProduceRequestTopicPartition{{}}}}},
+		&kmsg.MetadataRequest{Version: 12, Topics: []kmsg.MetadataRequestTopic{{Topic: kmsg.StringPtr("x")}, {TopicID: idOrders}}},
+		&kmsg.OffsetFetchRequest{Version: 8, Groups: []kmsg.OffsetFetchRequestGroup{{Group: "orders-app"}}},
+		&kmsg.FetchRequest{Version: 13, ReplicaID: -1, Topics: []kmsg.FetchRequestTopic{{TopicID: idPayment}}},
+	} {
+		f.Add(byte(req.Key()), byte(req.GetVersion()), req.AppendTo(nil))
+	}
+	f.Fuzz(func(t *testing.T, key, version byte, body []byte) {
+		req := kmsg.RequestForKey(int16(key))
+		if req == nil || int16(version) > req.MaxVersion() || !Enforced(req.Key()) {
+			return
+		}
+		req.SetVersion(int16(version))
+		if req.ReadFrom(body) != nil {
+			return
+		}
+		c := ruleTestContext(t)
+		c.FetchSessionStale = func(bool) bool { return false }
+		v, _ := Enforce(c, req)
+		if v.Edited {
+			req.AppendTo(nil)
+		}
+		resp := v.Answer
+		if resp == nil && v.Patch != nil {
+			resp = req.ResponseKind()
+			resp.SetVersion(req.GetVersion())
+			v.Patch(resp)
+		}
+		if resp != nil {
+			resp.AppendTo(nil)
+		}
+	})
+}
