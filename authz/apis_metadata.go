@@ -191,7 +191,8 @@ func checkDescribeTopicPartitions(c *Context, req kmsg.Request) Verdict {
 }
 
 // checkDescribeCluster needs nothing, but the cluster's authorized
-// operations are the principal's, and only with Describe on the cluster.
+// operations are the principal's, and, as on a broker, empty (0) without
+// Describe on the cluster.
 func checkDescribeCluster(c *Context, req kmsg.Request) Verdict {
 	r := req.(*kmsg.DescribeClusterRequest)
 	if !r.IncludeClusterAuthorizedOperations {
@@ -199,7 +200,7 @@ func checkDescribeCluster(c *Context, req kmsg.Request) Verdict {
 	}
 	return Verdict{Patch: func(resp kmsg.Response) {
 		out := resp.(*kmsg.DescribeClusterResponse)
-		out.ClusterAuthorizedOperations = notRequested
+		out.ClusterAuthorizedOperations = 0
 		if c.Check.Filter(ResourceCluster, ClusterName, OpDescribe) {
 			out.ClusterAuthorizedOperations = authorizedOperations(c.Check, ResourceCluster, ClusterName)
 		}
