@@ -30,6 +30,8 @@ import (
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/audit"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz/aclstore"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/integration/oidc"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/proxy"
@@ -93,6 +95,9 @@ func startAuthProxy(t testing.TB, upstream []string, edit func(*config.Config)) 
 			{ID: "pool-payments", Provider: "test-idp", Filter: `has(claims.groups) && "payments" in claims.groups`},
 			{ID: "pool-analytics", Provider: "test-idp", Filter: `has(claims.groups) && "analytics" in claims.groups`, IdentityClaim: "claims.client_id"},
 		}
+		// Authentication tests need every logged-in client to have full
+		// access; authorization tests replace this policy.
+		cfg.Authorization = config.Authorization{RoleBindings: []config.RoleBinding{{Principal: "User:*", Role: "CloudClusterAdmin"}}}
 		if edit != nil {
 			edit(cfg)
 		}
@@ -110,6 +115,19 @@ func startAuthProxy(t testing.TB, upstream []string, edit func(*config.Config)) 
 		t.Cleanup(func() { cancel(); a.Wait() })
 		a.Start(ctx)
 		srv.SetAuthenticator(a)
+		pol, err := cfg.Authorization.Policy(cfg.Authentication.ClusterID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		az, err := authz.NewAuthorizer(pol, authz.WithRegisterer(ap.reg))
+		if err != nil {
+			t.Fatal(err)
+		}
+		acls := aclstore.New(cfg.APIKeys.StateFile, az, pol, zaptest.NewLogger(t).Named("authz"))
+		if err := acls.Start(ctx, cfg.APIKeys.StatePollInterval.D()); err != nil {
+			t.Fatal(err)
+		}
+		srv.SetAuthorization(proxy.Authorization{Authorizer: az, ACLs: acls, Audit: sink, AllowSampleRate: cfg.Authorization.AuditAllowedSampleRate})
 	})
 	if !ap.srv.Ready() {
 		t.Fatal("proxy did not reach the upstream cluster")
@@ -299,6 +317,7 @@ type auditEvent struct {
 	} `json:"data"`
 }
 
+// readAudit returns the authentication events of the audit log at path.
 func readAudit(t testing.TB, path string) []auditEvent {
 	t.Helper()
 	f, err := os.Open(path)
@@ -313,8 +332,11 @@ func readAudit(t testing.TB, path string) []auditEvent {
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 			t.Fatalf("audit line %q: %v", sc.Text(), err)
 		}
-		if e.SpecVersion != "1.0" || e.Type != "io.kafka-auth-proxy/authentication" {
-			t.Fatalf("audit line is not a CloudEvent of the authentication type: %s", sc.Text())
+		if e.SpecVersion != "1.0" {
+			t.Fatalf("audit line is not a CloudEvent: %s", sc.Text())
+		}
+		if e.Type != "io.kafka-auth-proxy/authentication" {
+			continue // authorization events have their own tests
 		}
 		out = append(out, e)
 	}

@@ -11,6 +11,10 @@
 // a CONTROLLER listener. Options can add a SASL_PLAINTEXT listener (PLAIN,
 // SCRAM-SHA-256 and SCRAM-SHA-512, one user valid for all three) and an SSL
 // listener that requires a client certificate (mTLS), with a throwaway CA.
+// The SASL listener can have further users (Options.Users), and
+// Options.Authorizer turns on Kafka's ACL authorizer with the harness's own
+// principals as super users, for comparing the proxy's authorization with
+// the broker's.
 //
 // Brokers are configured for tests: topics are auto-created with 3
 // partitions, every topic (internal ones included) is replicated to every
@@ -82,6 +86,8 @@ const (
 	probeTopic = "__harness_probe"
 	// workDirPrefix starts the name of every work dir in os.TempDir().
 	workDirPrefix = "kafka-harness-"
+	// saslUser is Cluster.SASLUser.
+	saslUser = "harness"
 	// ownerFileName, in a work dir, holds the pid of the process that
 	// created it, so later runs can remove dirs whose owner was killed.
 	ownerFileName = "owner.pid"
@@ -118,6 +124,21 @@ type Options struct {
 	// is also the inter-broker and controller principal, so a config that
 	// enables an authorizer must make User:ANONYMOUS a super user.
 	Config map[string]string
+	// Users are further SASL users, name to password, that log in like
+	// SASLUser with every mechanism of the SASL listener (PLAIN,
+	// SCRAM-SHA-256, SCRAM-SHA-512). They need SASL. Names are letters,
+	// digits, '-', '_' and '.'; passwords are printable ASCII without
+	// spaces, quotes, backslashes, ',' or ']'.
+	Users map[string]string
+	// Authorizer enables Kafka's ACL authorizer (KRaft's
+	// org.apache.kafka.metadata.authorizer.StandardAuthorizer: ACLs live
+	// in the cluster metadata, and a request that no ACL allows is
+	// denied). User:ANONYMOUS (the PLAINTEXT listener, inter-broker and
+	// controller principal, which Start's readiness checks use) and, with
+	// SASL, User:<SASLUser> are super users: an admin client logged in as
+	// SASLUser may do anything, create ACLs for the Users among others.
+	// Config can still override authorizer.class.name and super.users.
+	Authorizer bool
 	// JVMOptions are extra arguments for every broker JVM (StartBroker
 	// included), after the harness defaults, e.g. a system property such as
 	// -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls=URL that Kafka 4's
@@ -188,6 +209,9 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	if n != 1 && n != 3 {
 		return nil, fmt.Errorf("harness: Brokers must be 1 or 3, got %d", n)
+	}
+	if err := checkUsers(opts); err != nil {
+		return nil, err
 	}
 	cp, err := kafkaClasspath(ctx)
 	if err != nil {
@@ -288,7 +312,7 @@ func (c *Cluster) start(ctx context.Context, n int, opts Options) error {
 		}
 	}
 	if opts.SASL {
-		c.SASLUser = "harness"
+		c.SASLUser = saslUser
 		c.SASLPassword, err = randomToken(18)
 		if err != nil {
 			return err
@@ -326,7 +350,10 @@ func (c *Cluster) start(ctx context.Context, n int, opts Options) error {
 		props["advertised.listeners"] = strings.Join(advertised, ",")
 		props["log.dirs"] = dataDir
 		if opts.SASL {
-			maps.Copy(props, saslProps(c.SASLUser, c.SASLPassword))
+			maps.Copy(props, saslProps(c.users(opts)))
+		}
+		if opts.Authorizer {
+			maps.Copy(props, authorizerProps(opts.SASL, c.SASLUser))
 		}
 		maps.Copy(props, tlsProps)
 		maps.Copy(props, opts.Config)
@@ -341,7 +368,11 @@ func (c *Cluster) start(ctx context.Context, n int, opts Options) error {
 		c.nodes = append(c.nodes, nd)
 	}
 
-	if err := c.format(ctx, opts.SASL); err != nil {
+	var scramUsers map[string]string
+	if opts.SASL {
+		scramUsers = c.users(opts)
+	}
+	if err := c.format(ctx, scramUsers); err != nil {
 		return err
 	}
 	for _, nd := range c.nodes {
@@ -387,19 +418,66 @@ func baseProps(n int) map[string]string {
 }
 
 // saslProps configures the SASL_PLAINTEXT listener for PLAIN and both SCRAM
-// mechanisms. SCRAM credentials are added when storage is formatted.
-func saslProps(user, password string) map[string]string {
+// mechanisms, with users (name to password) for PLAIN. SCRAM credentials are
+// added when storage is formatted.
+func saslProps(users map[string]string) map[string]string {
+	plainUsers := []string{"org.apache.kafka.common.security.plain.PlainLoginModule required"}
+	for _, name := range slices.Sorted(maps.Keys(users)) {
+		plainUsers = append(plainUsers, fmt.Sprintf(`user_%s="%s"`, name, users[name]))
+	}
 	return map[string]string{
 		"sasl.enabled.mechanisms":                                     "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
 		"listener.name.sasl_plaintext.sasl.enabled.mechanisms":        "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
-		"listener.name.sasl_plaintext.plain.sasl.jaas.config":         fmt.Sprintf(`org.apache.kafka.common.security.plain.PlainLoginModule required user_%s="%s";`, user, password),
+		"listener.name.sasl_plaintext.plain.sasl.jaas.config":         strings.Join(plainUsers, " ") + ";",
 		"listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config": "org.apache.kafka.common.security.scram.ScramLoginModule required;",
 		"listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": "org.apache.kafka.common.security.scram.ScramLoginModule required;",
 	}
 }
 
-// format runs StorageTool format for every node, in parallel.
-func (c *Cluster) format(ctx context.Context, scram bool) error {
+// users returns every SASL user of the cluster: SASLUser and Options.Users.
+func (c *Cluster) users(opts Options) map[string]string {
+	all := map[string]string{c.SASLUser: c.SASLPassword}
+	maps.Copy(all, opts.Users)
+	return all
+}
+
+// checkUsers rejects Options.Users that the JAAS line or StorageTool's
+// --add-scram argument could not carry, or that need a listener Options
+// does not ask for.
+func checkUsers(opts Options) error {
+	if len(opts.Users) > 0 && !opts.SASL {
+		return errors.New("harness: Options.Users needs Options.SASL")
+	}
+	for name, pw := range opts.Users {
+		if name == "" || name == saslUser || strings.ContainsFunc(name, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+		}) {
+			return fmt.Errorf("harness: user name %q: want letters, digits, '-', '_' or '.', and not %q", name, saslUser)
+		}
+		if pw == "" || strings.ContainsFunc(pw, func(r rune) bool { return r <= ' ' || r > '~' || r == '"' || r == '\\' || r == ',' || r == ']' }) {
+			return fmt.Errorf("harness: password of user %q: want printable ASCII without spaces, quotes, backslashes, ',' or ']'", name)
+		}
+	}
+	return nil
+}
+
+// authorizerProps enables StandardAuthorizer with the principals the
+// harness itself uses as super users.
+func authorizerProps(sasl bool, saslUser string) map[string]string {
+	super := "User:ANONYMOUS"
+	if sasl {
+		super += ";User:" + saslUser
+	}
+	return map[string]string{
+		"authorizer.class.name":          "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+		"super.users":                    super,
+		"allow.everyone.if.no.acl.found": "false",
+	}
+}
+
+// format runs StorageTool format for every node, in parallel, adding SCRAM
+// credentials for scramUsers (name to password).
+func (c *Cluster) format(ctx context.Context, scramUsers map[string]string) error {
 	errs := make([]error, len(c.nodes))
 	var wg sync.WaitGroup
 	for i, nd := range c.nodes {
@@ -409,10 +487,10 @@ func (c *Cluster) format(ctx context.Context, scram bool) error {
 			args := append([]string{}, brokerJVMOptions...)
 			args = append(args, "-cp", c.classpath, "kafka.tools.StorageTool", "format",
 				"-t", c.ClusterID, "-c", nd.configPath)
-			if scram {
+			for _, name := range slices.Sorted(maps.Keys(scramUsers)) {
 				for _, mech := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512"} {
 					args = append(args, "--add-scram",
-						fmt.Sprintf("%s=[name=%s,password=%s]", mech, c.SASLUser, c.SASLPassword))
+						fmt.Sprintf("%s=[name=%s,password=%s]", mech, name, scramUsers[name]))
 				}
 			}
 			cmd := exec.CommandContext(ctx, "java", args...)
