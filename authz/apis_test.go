@@ -337,3 +337,28 @@ func FuzzEnforce(f *testing.F) {
 		}
 	})
 }
+
+// The per-request cost of authorization on the hot paths, allowed
+// requests with the decisions memoised: it must not allocate.
+func BenchmarkEnforce(b *testing.B) {
+	t := &testing.T{}
+	for _, bc := range []struct {
+		name string
+		req  kmsg.Request
+	}{
+		{"Produce", &kmsg.ProduceRequest{Version: 9, Acks: -1, Topics: []kmsg.ProduceRequestTopic{{Topic: "orders-eu", Partitions: []kmsg.ProduceRequestTopicPartition{{}}}}}},
+		{"Fetch", &kmsg.FetchRequest{Version: 12, ReplicaID: -1, Topics: []kmsg.FetchRequestTopic{{Topic: "orders-eu", Partitions: []kmsg.FetchRequestTopicPartition{{}}}}}},
+		{"FetchByTopicID", &kmsg.FetchRequest{Version: 13, ReplicaID: -1, Topics: []kmsg.FetchRequestTopic{{TopicID: idOrders, Partitions: []kmsg.FetchRequestTopicPartition{{}}}}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			c := ruleTestContext(t)
+			c.FetchSessionStale = func(bool) bool { return false }
+			b.ReportAllocs()
+			for b.Loop() {
+				if v, _ := Enforce(c, bc.req); v.Answer != nil || v.Edited {
+					b.Fatal("denied")
+				}
+			}
+		})
+	}
+}

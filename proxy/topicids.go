@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"context"
+	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -12,40 +14,53 @@ import (
 // topicNames maps topic ids to names, for the requests that name topics by
 // id (Fetch v13+, Metadata, DeleteTopics, ...). It learns from every
 // Metadata answer that passes through the proxy and, for an id it has not
-// seen, asks the upstream cluster once, at most once a second.
+// seen, asks the upstream cluster, at most once a second.
+//
+// Lookups are on the Fetch hot path, so the map is immutable and replaced
+// whole (copy on write) when a new topic appears: a lookup takes no lock.
 type topicNames struct {
-	s *Server
+	s     *Server
+	names atomic.Pointer[map[[16]byte]string]
 
-	mu     sync.RWMutex
-	names  map[[16]byte]string
-	lastAt time.Time // of the last lookup upstream
+	mu     sync.Mutex // serialises writers and lookups upstream
+	lastAt time.Time  // of the last lookup upstream
 }
 
 func newTopicNames(s *Server) *topicNames {
-	return &topicNames{s: s, names: map[[16]byte]string{}}
+	t := &topicNames{s: s}
+	t.names.Store(&map[[16]byte]string{})
+	return t
 }
 
 // learn records the topics of a Metadata answer.
 func (t *topicNames) learn(topics []kmsg.MetadataResponseTopic) {
-	var fresh bool
-	t.mu.RLock()
-	for _, x := range topics {
-		if x.Topic != nil && x.TopicID != ([16]byte{}) && t.names[x.TopicID] != *x.Topic {
-			fresh = true
-			break
-		}
-	}
-	t.mu.RUnlock()
-	if !fresh {
+	if !t.fresh(*t.names.Load(), topics) {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	cur := *t.names.Load()
+	if !t.fresh(cur, topics) {
+		return
+	}
+	next := maps.Clone(cur)
 	for _, x := range topics {
 		if x.Topic != nil && x.TopicID != ([16]byte{}) {
-			t.names[x.TopicID] = *x.Topic
+			next[x.TopicID] = *x.Topic
 		}
 	}
+	t.names.Store(&next)
+}
+
+// fresh reports whether topics name an id that m does not map, or maps to
+// another name.
+func (t *topicNames) fresh(m map[[16]byte]string, topics []kmsg.MetadataResponseTopic) bool {
+	for _, x := range topics {
+		if x.Topic != nil && x.TopicID != ([16]byte{}) && m[x.TopicID] != *x.Topic {
+			return true
+		}
+	}
+	return false
 }
 
 // lookupInterval limits how often an unknown id makes the proxy ask
@@ -54,10 +69,7 @@ const lookupInterval = time.Second
 
 // TopicName implements authz.TopicNames.
 func (t *topicNames) TopicName(id [16]byte) (string, bool) {
-	t.mu.RLock()
-	name, ok := t.names[id]
-	t.mu.RUnlock()
-	if ok {
+	if name, ok := (*t.names.Load())[id]; ok {
 		return name, true
 	}
 	t.mu.Lock()
@@ -75,8 +87,6 @@ func (t *topicNames) TopicName(id [16]byte) (string, bool) {
 		return "", false
 	}
 	t.learn(topics)
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	name, ok = t.names[id]
+	name, ok := (*t.names.Load())[id]
 	return name, ok
 }
