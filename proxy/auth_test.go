@@ -33,6 +33,24 @@ func newAuthTestProxy(t *testing.T, edit func(*config.Config)) (*testProxy, apiK
 		t.Fatal(err)
 	}
 	t.Cleanup(fake.Close)
+	key, declared := makeAPIKey(t, "sa-test")
+	p := startProxy(t, fake.ListenAddrs(), func(c *config.Config) {
+		c.Auth = config.AuthSASL
+		c.Authentication.FailureDelay = 0
+		c.APIKeys.Accounts = []config.Account{{ID: "sa-test"}}
+		c.APIKeys.Keys = []config.APIKey{declared}
+		c.Authorization.SuperUsers = []string{"User:sa-test"}
+		if edit != nil {
+			edit(c)
+		}
+	}, fake)
+	return p, key
+}
+
+// makeAPIKey makes a key of account, valid for authTestCluster, and its
+// declaration for the configuration file.
+func makeAPIKey(t testing.TB, account string) (apiKey, config.APIKey) {
+	t.Helper()
 	id, err := apikey.NewKeyID()
 	if err != nil {
 		t.Fatal(err)
@@ -45,17 +63,7 @@ func newAuthTestProxy(t *testing.T, edit func(*config.Config)) (*testProxy, apiK
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startProxy(t, fake.ListenAddrs(), func(c *config.Config) {
-		c.Auth = config.AuthSASL
-		c.Authentication.FailureDelay = 0
-		c.APIKeys.Accounts = []config.Account{{ID: "sa-test"}}
-		c.APIKeys.Keys = []config.APIKey{{ID: id, SecretHash: hash, Account: "sa-test", Cluster: authTestCluster}}
-		c.Authorization.SuperUsers = []string{"User:sa-test"}
-		if edit != nil {
-			edit(c)
-		}
-	}, fake)
-	return p, apiKey{id, secret}
+	return apiKey{id, secret}, config.APIKey{ID: id, SecretHash: hash, Account: account, Cluster: authTestCluster}
 }
 
 // rawConn is a client speaking the protocol by hand.

@@ -18,7 +18,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/store"
@@ -65,20 +64,9 @@ func newAuthzTestProxy(t *testing.T) *authzTestProxy {
 		account string
 		key     *apiKey
 	}{{"sa-app", &ap.app}, {"sa-admin", &ap.admin}} {
-		id, err := apikey.NewKeyID()
-		if err != nil {
-			t.Fatal(err)
-		}
-		secret, err := apikey.NewSecret()
-		if err != nil {
-			t.Fatal(err)
-		}
-		hash, err := apikey.HashSecret(secret)
-		if err != nil {
-			t.Fatal(err)
-		}
-		*k.key = apiKey{id, secret}
-		keys = append(keys, config.APIKey{ID: id, SecretHash: hash, Account: k.account, Cluster: authTestCluster})
+		var declared config.APIKey
+		*k.key, declared = makeAPIKey(t, k.account)
+		keys = append(keys, declared)
 	}
 	ap.testProxy = startProxy(t, fake.ListenAddrs(), func(c *config.Config) {
 		c.Auth = config.AuthSASL

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
@@ -23,24 +24,41 @@ import (
 // (SyntheticFetch), so the numbers isolate the proxy's own cost. Compare the
 // MB/s of the direct and proxy sub-benchmarks of one run.
 func BenchmarkThroughput(b *testing.B) {
-	fake, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "bench"),
+	fake, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "bench"), kfake.ClusterID(authTestCluster),
 		kfake.BlackholeProduce(), kfake.SyntheticFetch(kfake.SyntheticBatch{RecordBytes: 1024, RandomFrac: 1}))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer fake.Close()
 	srv := startProxy(b, fake.ListenAddrs(), func(*config.Config) {}, fake).srv
+	// proxy+auth: clients log in with an API key and are authorized by a
+	// DeveloperWrite and a DeveloperRead binding.
+	key, declared := makeAPIKey(b, "sa-bench")
+	authSrv := startProxy(b, fake.ListenAddrs(), func(c *config.Config) {
+		c.Auth = config.AuthSASL
+		c.APIKeys.Accounts = []config.Account{{ID: "sa-bench"}}
+		c.APIKeys.Keys = []config.APIKey{declared}
+		c.Authorization.RoleBindings = []config.RoleBinding{
+			{Principal: "User:sa-bench", Role: "DeveloperWrite", ResourceType: "topic", Name: "bench"},
+			{Principal: "User:sa-bench", Role: "DeveloperRead", ResourceType: "topic", Name: "bench"},
+		}
+	}, fake).srv
+	login := kgo.SASL(plain.Auth{User: key.id, Pass: key.secret}.AsMechanism())
 
 	value := make([]byte, 1024)
 	_, _ = rand.Read(value)
-	paths := []struct{ name, seed string }{
-		{"direct", fake.ListenAddrs()[0]},
-		{"proxy", srv.BootstrapAddr()},
+	paths := []struct {
+		name, seed string
+		opts       []kgo.Opt
+	}{
+		{"direct", fake.ListenAddrs()[0], nil},
+		{"proxy", srv.BootstrapAddr(), nil},
+		{"proxy+auth", authSrv.BootstrapAddr(), []kgo.Opt{login}},
 	}
 	for _, p := range paths {
 		b.Run("produce/"+p.name, func(b *testing.B) {
-			cl, err := kgo.NewClient(kgo.SeedBrokers(p.seed), kgo.DefaultProduceTopic("bench"),
-				kgo.ProducerLinger(time.Millisecond), kgo.ProducerBatchMaxBytes(1<<20))
+			cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(p.seed), kgo.DefaultProduceTopic("bench"),
+				kgo.ProducerLinger(time.Millisecond), kgo.ProducerBatchMaxBytes(1 << 20)}, p.opts...)...)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -56,8 +74,8 @@ func BenchmarkThroughput(b *testing.B) {
 			}
 		})
 		b.Run("fetch/"+p.name, func(b *testing.B) {
-			cl, err := kgo.NewClient(kgo.SeedBrokers(p.seed), kgo.ConsumeTopics("bench"),
-				kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+			cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(p.seed), kgo.ConsumeTopics("bench"),
+				kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, p.opts...)...)
 			if err != nil {
 				b.Fatal(err)
 			}
