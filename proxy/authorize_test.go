@@ -49,7 +49,7 @@ type authzTestProxy struct {
 
 // newAuthzTestProxy runs a proxy enforcing authzTestPolicy in front of
 // kfake, which holds topics orders-eu, orders-secret and payments.
-func newAuthzTestProxy(t *testing.T) *authzTestProxy {
+func newAuthzTestProxy(t *testing.T, edits ...func(*config.Config)) *authzTestProxy {
 	t.Helper()
 	fake, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "orders-eu", "orders-secret", "payments"),
 		kfake.ClusterID(authTestCluster), kfake.AllowAutoTopicCreation())
@@ -76,6 +76,9 @@ func newAuthzTestProxy(t *testing.T) *authzTestProxy {
 		c.APIKeys.StateFile = ap.stateFile
 		c.Audit.Output = ap.auditFile
 		c.Authorization = authzTestPolicy
+		for _, edit := range edits {
+			edit(c)
+		}
 	}, fake)
 	return ap
 }
@@ -532,39 +535,73 @@ func TestACLsCreatedThroughTheProxyApplyToLiveConnections(t *testing.T) {
 	}
 }
 
-func TestDenialsAreAudited(t *testing.T) {
-	p := newAuthzTestProxy(t)
-	c := p.login(t, p.app)
-	roundTrip[*kmsg.ProduceResponse](t, c, produceRequest(-1, "payments"))
-	data, err := os.ReadFile(p.auditFile)
+// authzEvent is the part of an authorization audit event the tests read.
+type authzEvent struct {
+	Type string `json:"type"`
+	Data struct {
+		Principal    string `json:"principal"`
+		API          string `json:"api"`
+		ResourceType string `json:"resource_type"`
+		ResourceName string `json:"resource_name"`
+		Operation    string `json:"operation"`
+		Granted      bool   `json:"granted"`
+		Pattern      string `json:"pattern"`
+		Rule         string `json:"rule"`
+	} `json:"data"`
+}
+
+func readAuthzEvents(t *testing.T, path string) []authzEvent {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var found bool
+	var out []authzEvent
 	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		var ev struct {
-			Type string `json:"type"`
-			Data struct {
-				Principal    string `json:"principal"`
-				API          string `json:"api"`
-				ResourceType string `json:"resource_type"`
-				ResourceName string `json:"resource_name"`
-				Operation    string `json:"operation"`
-				Granted      bool   `json:"granted"`
-				Rule         string `json:"rule"`
-			} `json:"data"`
-		}
+		var ev authzEvent
 		if err := json.Unmarshal([]byte(line), &ev); err != nil {
 			t.Fatalf("audit line %q: %v", line, err)
 		}
-		d := ev.Data
-		if ev.Type == "io.kafka-auth-proxy/authorization" && d.Principal == "User:sa-app" && d.API == "Produce" &&
-			d.ResourceType == "Topic" && d.ResourceName == "payments" && d.Operation == "Write" && !d.Granted && d.Rule != "" {
-			found = true
+		if ev.Type == "io.kafka-auth-proxy/authorization" {
+			out = append(out, ev)
 		}
 	}
-	if !found {
-		t.Errorf("no authorization event for the denied produce in\n%s", data)
+	return out
+}
+
+func TestDenialsAreAuditedAndAllowsSampled(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		sampleRate float64
+		wantAllows bool
+	}{
+		{"allows not sampled by default", 0, false},
+		{"every allow sampled", 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newAuthzTestProxy(t, func(c *config.Config) { c.Authorization.AuditAllowedSampleRate = tc.sampleRate })
+			c := p.login(t, p.app)
+			roundTrip[*kmsg.ProduceResponse](t, c, produceRequest(-1, "payments", "orders-eu"))
+			var denied, allowed bool
+			for _, ev := range readAuthzEvents(t, p.auditFile) {
+				d := ev.Data
+				if d.Principal != "User:sa-app" || d.API != "Produce" || d.ResourceType != "Topic" || d.Operation != "Write" {
+					continue
+				}
+				switch {
+				case d.ResourceName == "payments" && !d.Granted && strings.HasPrefix(d.Rule, "default_deny"):
+					denied = true
+				case d.ResourceName == "orders-eu" && d.Granted && d.Pattern == "Topic:Prefixed:orders-" && strings.Contains(d.Rule, "DeveloperWrite"):
+					allowed = true
+				}
+			}
+			if !denied {
+				t.Error("no event for the denied write to payments")
+			}
+			if allowed != tc.wantAllows {
+				t.Errorf("event for the allowed write to orders-eu: %v, want %v", allowed, tc.wantAllows)
+			}
+		})
 	}
 }
 

@@ -103,7 +103,7 @@ func startProxy(t testing.TB, upstream []string, edit func(*config.Config), fake
 		if err := acls.Start(ctx, 50*time.Millisecond); err != nil {
 			t.Fatal(err)
 		}
-		srv.SetAuthorization(Authorization{Authorizer: az, ACLs: acls, Audit: testAudit(t, cfg)})
+		srv.SetAuthorization(Authorization{Authorizer: az, ACLs: acls, Audit: testAudit(t, cfg), AllowSampleRate: cfg.Authorization.AuditAllowedSampleRate})
 	}
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)

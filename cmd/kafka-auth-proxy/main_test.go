@@ -16,7 +16,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
 
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/proxy"
 )
@@ -158,4 +160,108 @@ func TestMetricsHealthAndReadiness(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("run returned %v after SIGTERM-equivalent cancel", err)
 	}
+}
+
+// Authorization decisions, the memo and the policy are exported as
+// metrics.
+func TestAuthorizationMetrics(t *testing.T) {
+	fake, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders", "payments"), kfake.ClusterID("metrics-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	id, err := apikey.NewKeyID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err := apikey.NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := apikey.HashSecret(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Listener.Address = "127.0.0.1:" + strconv.Itoa(freePort(t))
+	cfg.Listener.BrokerPortBase = freePort(t)
+	cfg.Metrics.Address = "127.0.0.1:" + strconv.Itoa(freePort(t))
+	cfg.Upstream.Bootstrap = fake.ListenAddrs()
+	cfg.Log.Level = "error"
+	cfg.Authentication.FailureDelay = 0
+	cfg.APIKeys.Accounts = []config.Account{{ID: "sa-app"}}
+	cfg.APIKeys.Keys = []config.APIKey{{ID: id, SecretHash: hash, Account: "sa-app", Cluster: "metrics-test"}}
+	cfg.Authorization.RoleBindings = []config.RoleBinding{{Principal: "User:sa-app", Role: "DeveloperWrite", ResourceType: "topic", Name: "orders"}}
+	if problems := cfg.Validate(); len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	if err := cfg.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	started := make(chan *proxy.Server, 1)
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, cfg, nil, func(s *proxy.Server) { started <- s }) }()
+	var srv *proxy.Server
+	select {
+	case srv = <-started:
+	case err := <-done:
+		t.Fatalf("run: %v", err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(srv.BootstrapAddr()), kgo.SASL(plain.Auth{User: id, Pass: secret}.AsMechanism()),
+		kgo.RecordRetries(1), kgo.UnknownTopicRetries(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer pcancel()
+	for range 3 {
+		if err := cl.ProduceSync(pctx, &kgo.Record{Topic: "orders", Value: []byte("x")}).FirstErr(); err != nil {
+			t.Fatalf("produce to orders: %v", err)
+		}
+	}
+	if err := cl.ProduceSync(pctx, &kgo.Record{Topic: "payments", Value: []byte("x")}).FirstErr(); err == nil {
+		t.Fatal("produce to payments was allowed")
+	}
+
+	resp, err := http.Get("http://" + cfg.Metrics.Address + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	value := func(series string) float64 {
+		for _, line := range strings.Split(string(body), "\n") {
+			if rest, ok := strings.CutPrefix(line, series+" "); ok {
+				v, err := strconv.ParseFloat(rest, 64)
+				if err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+				return v
+			}
+		}
+		t.Errorf("/metrics lacks %s", series)
+		return 0
+	}
+	for _, tc := range []struct {
+		series  string
+		atLeast float64
+	}{
+		{`kafka_auth_proxy_authz_decisions_total{operation="Write",outcome="allowed",resource_type="Topic"}`, 3},
+		// The client asks Metadata for payments first: Describe is denied.
+		{`kafka_auth_proxy_authz_decisions_total{operation="Describe",outcome="denied",resource_type="Topic"}`, 1},
+		{`kafka_auth_proxy_authz_memo_hits_total`, 2},
+		{`kafka_auth_proxy_authz_memo_misses_total`, 2},
+		{`kafka_auth_proxy_authz_policy_version`, 1},
+		{`kafka_auth_proxy_authz_policy_acls`, 2},
+		{`kafka_auth_proxy_authz_policy_rebuild_seconds_count`, 1},
+	} {
+		if got := value(tc.series); got < tc.atLeast {
+			t.Errorf("%s = %v, want at least %v", tc.series, got, tc.atLeast)
+		}
+	}
+	cancel()
+	<-done
 }
