@@ -23,6 +23,28 @@ func (c subjectChecker) AuthorizeAny(rt ResourceType, op Operation) bool {
 	return c.s.AuthorizeAny(rt, op).Allowed
 }
 
+// patchChecker fails a test when a response patch makes an audited check:
+// patches run on the response path and may only filter.
+type patchChecker struct {
+	Checker
+	t        *testing.T
+	patching bool
+}
+
+func (c *patchChecker) Authorize(rt ResourceType, name string, op Operation) bool {
+	if c.patching {
+		c.t.Errorf("a response patch called Authorize(%s, %q, %s)", rt, name, op)
+	}
+	return c.Checker.Authorize(rt, name, op)
+}
+
+func (c *patchChecker) AuthorizeAny(rt ResourceType, op Operation) bool {
+	if c.patching {
+		c.t.Errorf("a response patch called AuthorizeAny(%s, %s)", rt, op)
+	}
+	return c.Checker.AuthorizeAny(rt, op)
+}
+
 type fakeTopics map[[16]byte]string
 
 func (f fakeTopics) TopicName(id [16]byte) (string, bool) { n, ok := f[id]; return n, ok }
@@ -221,15 +243,31 @@ func TestRulesPerAPI(t *testing.T) {
 		{"acks=0 Produce, every topic denied: nothing forwarded, connection closed", &kmsg.ProduceRequest{Version: 9, Acks: 0, Topics: []kmsg.ProduceRequestTopic{{Topic: "payments"}}}, "drop"},
 		{"Fetch from a replica needs ClusterAction", &kmsg.FetchRequest{Version: 12, ReplicaID: 1, Topics: []kmsg.FetchRequestTopic{{Topic: "orders-eu", Partitions: []kmsg.FetchRequestTopicPartition{{}}}}}, "answer resp[orders-eu=29]"},
 		{"InitProducerId: transactional id denied", &kmsg.InitProducerIDRequest{Version: 4, TransactionalID: str("other")}, "answer resp[top=53]"},
+		{"Metadata, all topics: filtered", &kmsg.MetadataRequest{Version: 12, IncludeTopicAuthorizedOperations: true}, "forward resp[]"},
+		{"Metadata, named: denied and unknown ids merged", &kmsg.MetadataRequest{Version: 12, IncludeTopicAuthorizedOperations: true,
+			Topics: []kmsg.MetadataRequestTopic{{Topic: str("orders-eu")}, {Topic: str("secret")}, {TopicID: [16]byte{9}}}},
+			"edit req[orders-eu] resp[id9=100 secret=29]"},
+		{"Metadata v0-3 cannot disable auto-creation: a topic without Create is denied", &kmsg.MetadataRequest{Version: 3,
+			Topics: []kmsg.MetadataRequestTopic{{Topic: str("orders-eu")}, {Topic: str("payments")}}},
+			"edit req[orders-eu] resp[payments=29]"},
+		{"DescribeTopicPartitions: named denied topic", &kmsg.DescribeTopicPartitionsRequest{Topics: []kmsg.DescribeTopicPartitionsRequestTopic{{Topic: "orders-eu"}, {Topic: "secret"}}},
+			"edit req[orders-eu] resp[secret=29]"},
+		{"ListGroups without Describe on the cluster: filtered", &kmsg.ListGroupsRequest{Version: 4}, "forward resp[]"},
+		{"ListTransactions: filtered", &kmsg.ListTransactionsRequest{}, "forward resp[]"},
+		{"CreateTopics: Create on the topic, configs shown", &kmsg.CreateTopicsRequest{Version: 7, Topics: []kmsg.CreateTopicsRequestTopic{{Topic: "orders-new"}, {Topic: "other"}}},
+			"edit req[orders-new] resp[other=29]"},
 		{"DescribeCluster: authorized operations are the principal's", &kmsg.DescribeClusterRequest{IncludeClusterAuthorizedOperations: true}, "forward resp[]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ruleTestContext(t)
+			strict := &patchChecker{Checker: c.Check, t: t}
+			c.Check = strict
 			v, ok := Enforce(c, tc.req)
 			if !ok {
 				t.Fatalf("%s has no rule", kmsg.NameForKey(tc.req.Key()))
 			}
+			strict.patching = true
 			if got := outcome(tc.req, v); got != tc.want {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}

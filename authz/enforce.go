@@ -50,7 +50,9 @@ type Verdict struct {
 	Edited bool
 	// Patch, when set, edits the upstream's response before the client
 	// sees it: it merges back the errors of removed items, or filters a
-	// listing.
+	// listing. It runs on the response path, possibly while later requests
+	// of the connection are enforced, so it may call only Check.Filter and
+	// Topics, which must be safe for that.
 	Patch func(kmsg.Response)
 	// Drop: nothing is forwarded and nothing answered (a Produce with
 	// acks=0 whose every topic was denied).

@@ -3,6 +3,7 @@ package proxy
 import (
 	"math/rand/v2"
 	"net"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.uber.org/zap"
@@ -51,11 +52,14 @@ var denyAll = func() *authz.Authorizer {
 }()
 
 // connAuthz authorizes one connection's requests. It belongs to the
-// connection's reading goroutine.
+// connection's reading goroutine, except that response patches call Filter
+// from the writing goroutine: sub is therefore atomic (a patch may use a
+// newer policy than its request did, which only narrows or widens a
+// listing to the policy in force).
 type connAuthz struct {
 	c    *clientConn
 	az   *authz.Authorizer
-	sub  *authz.Subject
+	sub  atomic.Pointer[authz.Subject]
 	api  string // the request being authorized, for audit events
 	host string // the client's IP address, matched against ACL hosts
 	ctx  authz.Context
@@ -82,7 +86,10 @@ func newConnAuthz(c *clientConn) *connAuthz {
 // connection's principal.
 func (k *connAuthz) begin(spec *apiSpec) {
 	k.api = spec.name
-	k.sub = k.az.Subject(k.sub, k.c.sess.Identity().Principal, k.host)
+	prev := k.sub.Load()
+	if next := k.az.Subject(prev, k.c.sess.Identity().Principal, k.host); next != prev {
+		k.sub.Store(next)
+	}
 }
 
 // enforce runs the request through its API's rule.
@@ -94,24 +101,25 @@ func (k *connAuthz) enforce(spec *apiSpec, req kmsg.Request) (authz.Verdict, boo
 // Authorize implements authz.Checker: the decision is counted, and audited
 // when denied or sampled.
 func (k *connAuthz) Authorize(rt authz.ResourceType, name string, op authz.Operation) bool {
-	d := k.sub.Authorize(rt, name, op)
+	sub := k.sub.Load()
+	d := sub.Authorize(rt, name, op)
 	k.count(rt, op, d.Allowed)
 	if !d.Allowed || k.sampled() {
-		k.audit(rt, name, op, d)
+		k.audit(sub, rt, name, op, d)
 	}
 	return d.Allowed
 }
 
 // Filter implements authz.Checker: counted, never audited.
 func (k *connAuthz) Filter(rt authz.ResourceType, name string, op authz.Operation) bool {
-	d := k.sub.Authorize(rt, name, op)
+	d := k.sub.Load().Authorize(rt, name, op)
 	k.count(rt, op, d.Allowed)
 	return d.Allowed
 }
 
 // AuthorizeAny implements authz.Checker.
 func (k *connAuthz) AuthorizeAny(rt authz.ResourceType, op authz.Operation) bool {
-	d := k.sub.AuthorizeAny(rt, op)
+	d := k.sub.Load().AuthorizeAny(rt, op)
 	k.count(rt, op, d.Allowed)
 	return d.Allowed
 }
@@ -133,13 +141,13 @@ func (k *connAuthz) sampled() bool {
 	return r > 0 && rand.Float64() < r
 }
 
-func (k *connAuthz) audit(rt authz.ResourceType, name string, op authz.Operation, d authz.Decision) {
+func (k *connAuthz) audit(sub *authz.Subject, rt authz.ResourceType, name string, op authz.Operation, d authz.Decision) {
 	sink := k.c.s.authz.Audit
 	if sink == nil {
 		return
 	}
 	ev := audit.AuthorizationEvent{
-		Principal:     k.sub.Principal(),
+		Principal:     sub.Principal(),
 		Source:        k.c.nc.RemoteAddr().String(),
 		Listener:      k.c.l.cfg.Name,
 		API:           k.api,
@@ -148,7 +156,7 @@ func (k *connAuthz) audit(rt authz.ResourceType, name string, op authz.Operation
 		Operation:     op.String(),
 		Granted:       d.Allowed,
 		Rule:          d.Rule.String(),
-		PolicyVersion: k.sub.Table().Version(),
+		PolicyVersion: sub.Table().Version(),
 	}
 	if r := d.Rule; r.Kind == authz.RuleACL || r.Kind == authz.RuleRoleBinding {
 		ev.Pattern = r.ACL.ResourceType.String() + ":" + r.ACL.Pattern.String() + ":" + r.ACL.Name
@@ -163,7 +171,7 @@ func (k *connAuthz) audit(rt authz.ResourceType, name string, op authz.Operation
 
 // fetchSessionStale implements authz.Context.FetchSessionStale.
 func (k *connAuthz) fetchSessionStale(full bool) bool {
-	v := k.sub.Table().Version()
+	v := k.sub.Load().Table().Version()
 	if full {
 		k.fetchPolicy = v
 		return false

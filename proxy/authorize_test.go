@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"hash/crc32"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
@@ -667,4 +670,44 @@ func upstreamTopicIDs(t *testing.T, upstream []string) map[string][16]byte {
 		ids[*tp.Topic] = tp.TopicID
 	}
 	return ids
+}
+
+// Response patches run on the writing goroutine while the reading one
+// authorizes the next pipelined requests (run with -race).
+func TestPipelinedRequestsWithPatchedResponses(t *testing.T) {
+	p := newAuthzTestProxy(t)
+	cl := p.client(t, kgo.SASL(plain.Auth{User: p.app.id, Pass: p.app.secret}.AsMechanism()))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				all := kmsg.NewPtrMetadataRequest()
+				resp, err := cl.Broker(0).Request(ctx, all)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for _, tp := range resp.(*kmsg.MetadataResponse).Topics {
+					if *tp.Topic == "payments" {
+						errs <- errors.New("payments listed")
+						return
+					}
+				}
+				if _, err := cl.Broker(0).Request(ctx, produceRequest(-1, "orders-eu", "payments")); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
