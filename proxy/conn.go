@@ -179,9 +179,10 @@ func (c *clientConn) readLoop() error {
 	}
 }
 
-// handleRequest runs one request through decode, gate and forward. It
-// returns the entry to queue for the response, nil when no response is
-// expected, or an error that closes the connection.
+// handleRequest runs one request through decode, gate, authorize and
+// forward, or answers it locally. It returns the entry to queue for the
+// response, nil when no response is expected, or an error that closes the
+// connection.
 func (c *clientConn) handleRequest(f frame) (*pending, error) {
 	m := c.s.metrics
 	payload := f.payload()
