@@ -39,13 +39,10 @@ func checkCreateTopics(c *Context, req kmsg.Request) Verdict {
 			out.Topics = append(out.Topics, rt)
 		}
 	}
-	if len(denied) == 0 && !hideConfigs {
-		return Verdict{}
+	if !hideConfigs {
+		return partialVerdict(req, len(denied) > 0, len(kept) > 0, merge)
 	}
-	if len(denied) == 0 {
-		return Verdict{Patch: merge}
-	}
-	return partialVerdict(req, true, len(kept) > 0, merge)
+	return patchedVerdict(req, len(denied) > 0, len(kept) > 0, merge)
 }
 
 // checkDeleteTopics needs Delete on each topic (and, by id, Describe:

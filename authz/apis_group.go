@@ -84,9 +84,8 @@ func checkOffsetFetch(c *Context, req kmsg.Request) Verdict {
 	if r.Version < 8 {
 		return checkOffsetFetchSingle(c, r)
 	}
-	var filterAll map[string]bool // groups asking for all their topics
-	deniedTopics := map[string][]kmsg.OffsetFetchRequestGroupTopic{}
-	edited := false
+	var filterAll map[string]bool                                   // groups asking for all their topics
+	var deniedTopics map[string][]kmsg.OffsetFetchRequestGroupTopic // by group
 	kept, denied := split(r.Groups, func(g *kmsg.OffsetFetchRequestGroup) bool {
 		if !c.Check.Authorize(ResourceGroup, g.Group, OpDescribe) {
 			return false
@@ -103,12 +102,14 @@ func checkOffsetFetch(c *Context, req kmsg.Request) Verdict {
 			return c.topicCode(t.Topic, t.TopicID, OpDescribe) == 0
 		})
 		if len(d) > 0 {
+			if deniedTopics == nil {
+				deniedTopics = map[string][]kmsg.OffsetFetchRequestGroupTopic{}
+			}
 			deniedTopics[g.Group] = d
-			edited = true
 		}
 		return true
 	})
-	if len(denied) == 0 && !edited && filterAll == nil {
+	if len(denied) == 0 && deniedTopics == nil && filterAll == nil {
 		return Verdict{}
 	}
 	r.Groups = kept
@@ -151,7 +152,7 @@ func checkOffsetFetch(c *Context, req kmsg.Request) Verdict {
 	if len(kept) == 0 {
 		return answer(req, merge)
 	}
-	return Verdict{Edited: len(denied) > 0 || edited, Patch: merge}
+	return Verdict{Edited: len(denied) > 0 || deniedTopics != nil, Patch: merge}
 }
 
 // checkOffsetFetchSingle is OffsetFetch before version 8: one group.
@@ -253,9 +254,6 @@ func checkDescribeGroups(c *Context, req kmsg.Request) Verdict {
 	kept, denied := split(r.Groups, func(g *string) bool { return c.Check.Authorize(ResourceGroup, *g, OpDescribe) })
 	r.Groups = kept
 	ops := r.Version >= 3 && r.IncludeAuthorizedOperations
-	if len(denied) == 0 && !ops {
-		return Verdict{}
-	}
 	merge := func(resp kmsg.Response) {
 		out := resp.(*kmsg.DescribeGroupsResponse)
 		if ops {
@@ -271,10 +269,10 @@ func checkDescribeGroups(c *Context, req kmsg.Request) Verdict {
 			out.Groups = append(out.Groups, rg)
 		}
 	}
-	if len(denied) == 0 {
-		return Verdict{Patch: merge}
+	if !ops {
+		return partialVerdict(req, len(denied) > 0, len(kept) > 0, merge)
 	}
-	return partialVerdict(req, true, len(kept) > 0, merge)
+	return patchedVerdict(req, len(denied) > 0, len(kept) > 0, merge)
 }
 
 // checkConsumerGroupDescribe needs Describe on each group (KIP-848).
@@ -283,9 +281,6 @@ func checkConsumerGroupDescribe(c *Context, req kmsg.Request) Verdict {
 	kept, denied := split(r.Groups, func(g *string) bool { return c.Check.Authorize(ResourceGroup, *g, OpDescribe) })
 	r.Groups = kept
 	ops := r.IncludeAuthorizedOperations
-	if len(denied) == 0 && !ops {
-		return Verdict{}
-	}
 	merge := func(resp kmsg.Response) {
 		out := resp.(*kmsg.ConsumerGroupDescribeResponse)
 		if ops {
@@ -301,10 +296,10 @@ func checkConsumerGroupDescribe(c *Context, req kmsg.Request) Verdict {
 			out.Groups = append(out.Groups, rg)
 		}
 	}
-	if len(denied) == 0 {
-		return Verdict{Patch: merge}
+	if !ops {
+		return partialVerdict(req, len(denied) > 0, len(kept) > 0, merge)
 	}
-	return partialVerdict(req, true, len(kept) > 0, merge)
+	return patchedVerdict(req, len(denied) > 0, len(kept) > 0, merge)
 }
 
 // checkListGroups lists every group to a principal that may describe the

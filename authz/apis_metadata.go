@@ -184,10 +184,7 @@ func checkDescribeTopicPartitions(c *Context, req kmsg.Request) Verdict {
 			out.Topics = append(out.Topics, rt)
 		}
 	}
-	if len(denied) == 0 {
-		return Verdict{Patch: merge}
-	}
-	return partialVerdict(req, true, len(kept) > 0, merge)
+	return patchedVerdict(req, len(denied) > 0, len(kept) > 0, merge)
 }
 
 // checkDescribeCluster needs nothing, but the cluster's authorized

@@ -141,6 +141,16 @@ func partialVerdict(req kmsg.Request, anyDenied, anyKept bool, merge func(kmsg.R
 	}
 }
 
+// patchedVerdict is partialVerdict for a rule whose patch is needed even
+// when nothing was denied, because it also recomputes fields of the
+// broker's answer (authorized operations, hidden configs).
+func patchedVerdict(req kmsg.Request, anyDenied, anyKept bool, merge func(kmsg.Response)) Verdict {
+	if !anyDenied {
+		return Verdict{Patch: merge}
+	}
+	return partialVerdict(req, true, anyKept, merge)
+}
+
 // topicName is the name of a topic named either way; ok is false for an
 // id the proxy cannot resolve.
 func (c *Context) topicName(name string, id [16]byte) (string, bool) {

@@ -72,6 +72,12 @@ const (
 	WildcardPrincipal = "User:*"
 )
 
+// ValidPrincipal reports whether p is a principal the proxy's policies
+// can name: "User:<name>", including "User:*".
+func ValidPrincipal(p string) bool {
+	return strings.HasPrefix(p, "User:") && len(p) > len("User:")
+}
+
 // ACL is one access control entry, as in Kafka.
 type ACL struct {
 	Principal    string       // "User:sa-…", "User:u-…", "User:pool-…" or "User:*"
@@ -93,7 +99,7 @@ func (a ACL) String() string {
 // Validate reports what makes the ACL unusable in a policy.
 func (a ACL) Validate() error {
 	switch {
-	case !strings.HasPrefix(a.Principal, "User:") || len(a.Principal) == len("User:"):
+	case !ValidPrincipal(a.Principal):
 		return fmt.Errorf("principal %q: want User:<name> or User:*", a.Principal)
 	case a.Host == "":
 		return fmt.Errorf("host is empty: use * for any host")

@@ -151,11 +151,6 @@ func (r *roleDef) grantFor(rt ResourceType) (RoleGrant, bool) {
 	return RoleGrant{}, false
 }
 
-// validPrincipal accepts "User:<name>", including "User:*", like ACLs do.
-func validPrincipal(p string) bool {
-	return strings.HasPrefix(p, "User:") && len(p) > len("User:")
-}
-
 // Validate reports what makes the binding unusable: an unknown role, a bad
 // principal, a resource-scoped role without a resource or with a resource
 // type the role does not cover, a cluster-wide role with a resource, or a
@@ -163,7 +158,7 @@ func validPrincipal(p string) bool {
 // proxy's is not checked here: bindings for other clusters are valid, they
 // just do not apply.
 func (b RoleBinding) Validate() error {
-	if !validPrincipal(b.Principal) {
+	if !ValidPrincipal(b.Principal) {
 		return fmt.Errorf("principal %q: want User:<name>", b.Principal)
 	}
 	r, ok := rolesByName[b.Role]

@@ -458,7 +458,7 @@ func validatePolicy(p Policy) error {
 			// Kafka would take it literally and match no real client;
 			// whoever wrote it most likely meant something else.
 			problems = append(problems, fmt.Errorf("super_users[%d] %q: the wildcard principal cannot be a super user", i, u))
-		case !validPrincipal(u):
+		case !ValidPrincipal(u):
 			problems = append(problems, fmt.Errorf("super_users[%d] %q: want User:<name>", i, u))
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 )
@@ -36,7 +35,7 @@ func (a ACL) parse() (authz.ACL, []error) {
 			errs = append(errs, fieldError{key, err})
 		}
 	}
-	if !validPrincipal(a.Principal) {
+	if !authz.ValidPrincipal(a.Principal) {
 		field("principal", fmt.Errorf("want User:<account or pool id> or User:*; got %q", a.Principal))
 	}
 	var err error
@@ -97,7 +96,7 @@ func (k *checker) authorization(a *Authorization) {
 		switch {
 		case u == authz.WildcardPrincipal:
 			k.add(fmt.Sprintf("authorization.super_users[%d]", i), "User:* would make every client a super user; grant a role binding instead")
-		case !validPrincipal(u):
+		case !authz.ValidPrincipal(u):
 			k.add(fmt.Sprintf("authorization.super_users[%d]", i), "want User:<account or pool id>; got %q", u)
 		}
 	}
@@ -128,8 +127,4 @@ func (k *checker) authorization(a *Authorization) {
 			}
 		}
 	}
-}
-
-func validPrincipal(p string) bool {
-	return strings.HasPrefix(p, "User:") && len(p) > len("User:")
 }

@@ -57,12 +57,15 @@ var denyAll = func() *authz.Authorizer {
 // newer policy than its request did, which only narrows or widens a
 // listing to the policy in force).
 type connAuthz struct {
-	c    *clientConn
-	az   *authz.Authorizer
-	sub  atomic.Pointer[authz.Subject]
-	api  string // the request being authorized, for audit events
-	host string // the client's IP address, matched against ACL hosts
-	ctx  authz.Context
+	c   *clientConn
+	az  *authz.Authorizer
+	sub atomic.Pointer[authz.Subject]
+	api string // the request being authorized, for audit events
+	// principal and host (the client's IP address, matched against ACL
+	// hosts) do not change: re-authentication keeps the principal.
+	principal string
+	host      string
+	ctx       authz.Context
 	// fetchPolicy is the policy version the connection's last full Fetch
 	// was authorized on (see authz.Context.FetchSessionStale).
 	fetchPolicy uint64
@@ -77,17 +80,16 @@ func newConnAuthz(c *clientConn) *connAuthz {
 	if err != nil {
 		host = c.nc.RemoteAddr().String()
 	}
-	k := &connAuthz{c: c, az: az, host: host}
+	k := &connAuthz{c: c, az: az, principal: c.sess.Identity().Principal, host: host}
 	k.ctx = authz.Context{Check: k, Topics: c.s.topics, FetchSessionStale: k.fetchSessionStale}
 	return k
 }
 
-// begin prepares for one request: it picks up a policy change and the
-// connection's principal.
+// begin prepares for one request: it picks up a policy change.
 func (k *connAuthz) begin(spec *apiSpec) {
 	k.api = spec.name
 	prev := k.sub.Load()
-	if next := k.az.Subject(prev, k.c.sess.Identity().Principal, k.host); next != prev {
+	if next := k.az.Subject(prev, k.principal, k.host); next != prev {
 		k.sub.Store(next)
 	}
 }

@@ -343,30 +343,48 @@ func (s *Server) refreshLoop(ctx context.Context) {
 // refreshMetadata asks the upstream cluster for its brokers over the
 // proxy's control connection and opens ports for new ones.
 func (s *Server) refreshMetadata(ctx context.Context) error {
-	s.controlMu.Lock()
-	defer s.controlMu.Unlock()
-	err := s.refreshOnce(ctx)
-	if err != nil && s.control != nil {
-		// The control connection may have gone stale: retry on a new one.
-		s.control.Close()
-		s.control = nil
-		err = s.refreshOnce(ctx)
-	}
+	r, err := s.controlMetadata(ctx, []kmsg.MetadataRequestTopic{}) // none: brokers only
 	if err != nil {
 		s.metrics.metadataRefreshes.WithLabelValues("error").Inc()
 		s.ready.Store(false)
 		return err
 	}
+	for _, b := range r.Brokers {
+		s.noteBroker(b.NodeID, b.Host, b.Port)
+	}
+	s.mu.Lock()
+	s.clusterID = r.ClusterID
+	s.mu.Unlock()
 	s.metrics.metadataRefreshes.WithLabelValues("ok").Inc()
 	s.ready.Store(true)
 	return nil
 }
 
-// allTopics asks the upstream cluster for every topic over the control
-// connection.
+// allTopics asks the upstream cluster for every topic.
 func (s *Server) allTopics(ctx context.Context) ([]kmsg.MetadataResponseTopic, error) {
+	r, err := s.controlMetadata(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return r.Topics, nil
+}
+
+// controlMetadata sends a Metadata request for topics (nil: every topic)
+// over the proxy's control connection, dialing it when needed. A
+// connection that has gone stale is replaced and the request retried once.
+func (s *Server) controlMetadata(ctx context.Context, topics []kmsg.MetadataRequestTopic) (*kmsg.MetadataResponse, error) {
 	s.controlMu.Lock()
 	defer s.controlMu.Unlock()
+	r, err := s.controlMetadataOnce(ctx, topics)
+	if err != nil && s.control != nil {
+		s.control.Close()
+		s.control = nil
+		r, err = s.controlMetadataOnce(ctx, topics)
+	}
+	return r, err
+}
+
+func (s *Server) controlMetadataOnce(ctx context.Context, topics []kmsg.MetadataRequestTopic) (*kmsg.MetadataResponse, error) {
 	if s.control == nil {
 		u, err := s.dialUpstream(ctx, bootstrapNode)
 		if err != nil {
@@ -377,45 +395,14 @@ func (s *Server) allTopics(ctx context.Context) ([]kmsg.MetadataResponseTopic, e
 	u := s.control
 	req := kmsg.NewPtrMetadataRequest()
 	req.Version = u.version(req.Key(), req.MaxVersion())
-	if deadline, ok := ctx.Deadline(); ok {
-		_ = u.nc.SetDeadline(deadline)
-	}
-	resp, err := u.roundTrip(req)
-	_ = u.nc.SetDeadline(time.Time{})
-	if err != nil {
-		s.control.Close()
-		s.control = nil
-		return nil, fmt.Errorf("upstream %s: metadata: %w", u.addr, err)
-	}
-	return resp.(*kmsg.MetadataResponse).Topics, nil
-}
-
-func (s *Server) refreshOnce(ctx context.Context) error {
-	if s.control == nil {
-		u, err := s.dialUpstream(ctx, bootstrapNode)
-		if err != nil {
-			return err
-		}
-		s.control = u
-	}
-	u := s.control
-	req := kmsg.NewPtrMetadataRequest()
-	req.Version = u.version(req.Key(), req.MaxVersion())
-	req.Topics = []kmsg.MetadataRequestTopic{} // none: brokers only
+	req.Topics = topics
 	_ = u.nc.SetDeadline(time.Now().Add(s.dialer.timeout))
 	resp, err := u.roundTrip(req)
 	_ = u.nc.SetDeadline(time.Time{})
 	if err != nil {
-		return fmt.Errorf("upstream %s: metadata: %w", u.addr, err)
+		return nil, fmt.Errorf("upstream %s: metadata: %w", u.addr, err)
 	}
-	r := resp.(*kmsg.MetadataResponse)
-	for _, b := range r.Brokers {
-		s.noteBroker(b.NodeID, b.Host, b.Port)
-	}
-	s.mu.Lock()
-	s.clusterID = r.ClusterID
-	s.mu.Unlock()
-	return nil
+	return resp.(*kmsg.MetadataResponse), nil
 }
 
 // Shutdown stops accepting, lets every connection finish the requests it has

@@ -86,6 +86,10 @@ func (s *Store) apply(st *store.State, force bool) error {
 	if err != nil {
 		return fmt.Errorf("state file %s: %w", s.path, err)
 	}
+	return s.applyACLs(acls, force)
+}
+
+func (s *Store) applyACLs(acls []authz.ACL, force bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !force && slices.Equal(acls, s.dynamic) {
@@ -155,7 +159,7 @@ func (s *Store) Create(ctx context.Context, acls []authz.ACL) error {
 	if err != nil {
 		return fmt.Errorf("state file %s: %w", s.path, err)
 	}
-	return s.apply(&store.State{ACLs: encodeAll(after)}, false)
+	return s.applyACLs(after, false)
 }
 
 // Delete removes the state file's ACLs that match each filter and returns,
@@ -203,7 +207,7 @@ func (s *Store) Delete(ctx context.Context, filters []authz.Filter) (deleted, fi
 	if err != nil {
 		return nil, nil, fmt.Errorf("state file %s: %w", s.path, err)
 	}
-	return deleted, fixed, s.apply(&store.State{ACLs: encodeAll(after)}, false)
+	return deleted, fixed, s.applyACLs(after, false)
 }
 
 // encode is the state file form of a.
@@ -213,14 +217,6 @@ func encode(a authz.ACL, created time.Time) store.ACL {
 		ResourceType: a.ResourceType.String(), Name: a.Name, Pattern: a.Pattern.String(),
 		Operation: a.Operation.String(), Permission: a.Permission.String(), Created: created,
 	}
-}
-
-func encodeAll(acls []authz.ACL) []store.ACL {
-	out := make([]store.ACL, len(acls))
-	for i, a := range acls {
-		out[i] = encode(a, time.Time{})
-	}
-	return out
 }
 
 // decode reads the state file's ACLs; a bad entry is an error naming it.
