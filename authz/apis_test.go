@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -243,7 +244,6 @@ func TestRulesPerAPI(t *testing.T) {
 		{"acks=0 Produce, every topic denied: nothing forwarded, connection closed", &kmsg.ProduceRequest{Version: 9, Acks: 0, Topics: []kmsg.ProduceRequestTopic{{Topic: "payments"}}}, "drop"},
 		{"Fetch from a replica needs ClusterAction", &kmsg.FetchRequest{Version: 12, ReplicaID: 1, Topics: []kmsg.FetchRequestTopic{{Topic: "orders-eu", Partitions: []kmsg.FetchRequestTopicPartition{{}}}}}, "answer resp[orders-eu=29]"},
 		{"InitProducerId: transactional id denied", &kmsg.InitProducerIDRequest{Version: 4, TransactionalID: str("other")}, "answer resp[top=53]"},
-		{"Metadata, all topics: filtered", &kmsg.MetadataRequest{Version: 12, IncludeTopicAuthorizedOperations: true}, "forward resp[]"},
 		{"Metadata, named: denied and unknown ids merged", &kmsg.MetadataRequest{Version: 12, IncludeTopicAuthorizedOperations: true,
 			Topics: []kmsg.MetadataRequestTopic{{Topic: str("orders-eu")}, {Topic: str("secret")}, {TopicID: [16]byte{9}}}},
 			"edit req[orders-eu] resp[id9=100 secret=29]"},
@@ -252,11 +252,8 @@ func TestRulesPerAPI(t *testing.T) {
 			"edit req[orders-eu] resp[payments=29]"},
 		{"DescribeTopicPartitions: named denied topic", &kmsg.DescribeTopicPartitionsRequest{Topics: []kmsg.DescribeTopicPartitionsRequestTopic{{Topic: "orders-eu"}, {Topic: "secret"}}},
 			"edit req[orders-eu] resp[secret=29]"},
-		{"ListGroups without Describe on the cluster: filtered", &kmsg.ListGroupsRequest{Version: 4}, "forward resp[]"},
-		{"ListTransactions: filtered", &kmsg.ListTransactionsRequest{}, "forward resp[]"},
 		{"CreateTopics: Create on the topic, configs shown", &kmsg.CreateTopicsRequest{Version: 7, Topics: []kmsg.CreateTopicsRequestTopic{{Topic: "orders-new"}, {Topic: "other"}}},
 			"edit req[orders-new] resp[other=29]"},
-		{"DescribeCluster: authorized operations are the principal's", &kmsg.DescribeClusterRequest{IncludeClusterAuthorizedOperations: true}, "forward resp[]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -273,6 +270,137 @@ func TestRulesPerAPI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// opNames lists the operations of an authorized-operations bit field.
+func opNames(bits int32) string {
+	var out []string
+	for op := OpAll; op <= OpIdempotentWrite; op++ {
+		if bits&(1<<op) != 0 {
+			out = append(out, op.String())
+		}
+	}
+	return strings.Join(out, ",")
+}
+
+// Listings are filtered, and the fields the broker computed for the
+// proxy's own identity are recomputed for the principal, in the broker's
+// answer as it passes through.
+func TestResponsePatches(t *testing.T) {
+	topic := func(name string, code int16) kmsg.MetadataResponseTopic {
+		x := kmsg.NewMetadataResponseTopic()
+		x.Topic, x.ErrorCode, x.AuthorizedOperations = kmsg.StringPtr(name), code, 0x7fffffff
+		return x
+	}
+	tests := []struct {
+		name     string
+		req      kmsg.Request
+		upstream kmsg.Response
+		render   func(kmsg.Response) string
+		want     string
+	}{
+		{"Metadata for every topic: undescribable topics are left out, operations are the principal's",
+			&kmsg.MetadataRequest{Version: 12, IncludeTopicAuthorizedOperations: true},
+			&kmsg.MetadataResponse{Version: 12, Topics: []kmsg.MetadataResponseTopic{topic("orders-eu", 0), topic("payments", 0), topic("secret", 0)}},
+			func(r kmsg.Response) string {
+				var out []string
+				for _, x := range r.(*kmsg.MetadataResponse).Topics {
+					out = append(out, *x.Topic+"="+opNames(x.AuthorizedOperations))
+				}
+				return strings.Join(out, " ")
+			},
+			"orders-eu=Read,Write,Create,Delete,Alter,Describe,DescribeConfigs,AlterConfigs payments=Describe"},
+		{"Metadata auto-creating a topic without Create: the broker's unknown topic becomes 29",
+			&kmsg.MetadataRequest{Version: 12, AllowAutoTopicCreation: true, Topics: []kmsg.MetadataRequestTopic{{Topic: kmsg.StringPtr("payments")}}},
+			&kmsg.MetadataResponse{Version: 12, Topics: []kmsg.MetadataResponseTopic{topic("payments", 3)}},
+			func(r kmsg.Response) string { return fmt.Sprint(metadataErrors(r)) },
+			"map[payments:29]"},
+		{"ListGroups without Describe on the cluster lists describable groups only",
+			&kmsg.ListGroupsRequest{Version: 4},
+			&kmsg.ListGroupsResponse{Version: 4, Groups: []kmsg.ListGroupsResponseGroup{{Group: "orders-app"}, {Group: "other"}}},
+			func(r kmsg.Response) string {
+				var out []string
+				for _, g := range r.(*kmsg.ListGroupsResponse).Groups {
+					out = append(out, g.Group)
+				}
+				return strings.Join(out, " ")
+			},
+			"orders-app"},
+		{"ListTransactions lists describable transactional ids only",
+			&kmsg.ListTransactionsRequest{},
+			&kmsg.ListTransactionsResponse{TransactionStates: []kmsg.ListTransactionsResponseTransactionState{{TransactionalID: "orders-txn"}, {TransactionalID: "other"}}},
+			func(r kmsg.Response) string {
+				var out []string
+				for _, x := range r.(*kmsg.ListTransactionsResponse).TransactionStates {
+					out = append(out, x.TransactionalID)
+				}
+				return strings.Join(out, " ")
+			},
+			"orders-txn"},
+		{"DescribeTopicPartitions for every topic is filtered",
+			&kmsg.DescribeTopicPartitionsRequest{},
+			&kmsg.DescribeTopicPartitionsResponse{Topics: []kmsg.DescribeTopicPartitionsResponseTopic{{Topic: kmsg.StringPtr("orders-eu")}, {Topic: kmsg.StringPtr("secret")}}},
+			func(r kmsg.Response) string {
+				var out []string
+				for _, x := range r.(*kmsg.DescribeTopicPartitionsResponse).Topics {
+					out = append(out, *x.Topic+"="+opNames(x.AuthorizedOperations))
+				}
+				return strings.Join(out, " ")
+			},
+			"orders-eu=Read,Write,Create,Delete,Alter,Describe,DescribeConfigs,AlterConfigs"},
+		{"OffsetFetch of all of a group's topics is filtered",
+			&kmsg.OffsetFetchRequest{Version: 8, Groups: []kmsg.OffsetFetchRequestGroup{{Group: "orders-app"}}},
+			&kmsg.OffsetFetchResponse{Version: 8, Groups: []kmsg.OffsetFetchResponseGroup{{Group: "orders-app",
+				Topics: []kmsg.OffsetFetchResponseGroupTopic{{Topic: "orders-eu"}, {Topic: "secret"}}}}},
+			func(r kmsg.Response) string {
+				var out []string
+				for _, g := range r.(*kmsg.OffsetFetchResponse).Groups {
+					for _, x := range g.Topics {
+						out = append(out, g.Group+"/"+x.Topic)
+					}
+				}
+				return strings.Join(out, " ")
+			},
+			"orders-app/orders-eu"},
+		{"DescribeGroups: a group's authorized operations are the principal's",
+			&kmsg.DescribeGroupsRequest{Version: 5, Groups: []string{"orders-app"}, IncludeAuthorizedOperations: true},
+			&kmsg.DescribeGroupsResponse{Version: 5, Groups: []kmsg.DescribeGroupsResponseGroup{{Group: "orders-app", AuthorizedOperations: 0x7fffffff}}},
+			func(r kmsg.Response) string {
+				return opNames(r.(*kmsg.DescribeGroupsResponse).Groups[0].AuthorizedOperations)
+			},
+			"Read,Describe"},
+		{"DescribeCluster without Describe on the cluster: no authorized operations, as a broker answers",
+			&kmsg.DescribeClusterRequest{IncludeClusterAuthorizedOperations: true},
+			&kmsg.DescribeClusterResponse{ClusterAuthorizedOperations: 0x7fffffff},
+			func(r kmsg.Response) string {
+				return fmt.Sprint(r.(*kmsg.DescribeClusterResponse).ClusterAuthorizedOperations)
+			},
+			"0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := ruleTestContext(t)
+			strict := &patchChecker{Checker: c.Check, t: t}
+			c.Check = strict
+			v, _ := Enforce(c, tc.req)
+			if v.Answer != nil || v.Patch == nil {
+				t.Fatalf("want the request forwarded and its answer patched; got %s", outcome(tc.req, v))
+			}
+			strict.patching = true
+			v.Patch(tc.upstream)
+			if got := tc.render(tc.upstream); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func metadataErrors(r kmsg.Response) map[string]int16 {
+	out := map[string]int16{}
+	for _, x := range r.(*kmsg.MetadataResponse).Topics {
+		out[*x.Topic] = x.ErrorCode
+	}
+	return out
 }
 
 // Idempotence needs Write on some topic (KIP-679) or IdempotentWrite on

@@ -162,14 +162,7 @@ func franzGoSteps() []cmpStep {
 					req.Topics = append(req.Topics, rt)
 				}
 				return answer(ctx, p, req, func(r *kmsg.ListOffsetsResponse) []string {
-					var out []string
-					for _, rt := range r.Topics {
-						for _, rp := range rt.Partitions {
-							out = append(out, fmt.Sprintf("%s/%d=%s", rt.Topic, rp.Partition, errName(rp.ErrorCode)))
-						}
-					}
-					slices.Sort(out)
-					return out
+					return partitionCodes(r.Topics, p.ids)
 				})
 			}},
 		{"metadata for all topics lists only the describable ones",
@@ -407,13 +400,7 @@ func franzGoSteps() []cmpStep {
 					"add-offsets=" + answer(ctx, p, add, func(r *kmsg.AddOffsetsToTxnResponse) []string { return []string{errName(r.ErrorCode)} }),
 					"end=" + answer(ctx, p, end, func(r *kmsg.EndTxnResponse) []string { return []string{errName(r.ErrorCode)} }),
 					"txn-offset-commit=" + answer(ctx, p, commit, func(r *kmsg.TxnOffsetCommitResponse) []string {
-						var out []string
-						for _, rt := range r.Topics {
-							for _, rp := range rt.Partitions {
-								out = append(out, fmt.Sprintf("%s/%d=%s", topicByNameOrID(rt.Topic, rt.TopicID, p.ids), rp.Partition, errName(rp.ErrorCode)))
-							}
-						}
-						return out
+						return partitionCodes(r.Topics, p.ids)
 					}),
 				}, " ")
 			}},
@@ -470,14 +457,7 @@ func franzGoSteps() []cmpStep {
 					req.Topics = append(req.Topics, rt)
 				}
 				return answer(ctx, p, req, func(r *kmsg.DescribeProducersResponse) []string {
-					var out []string
-					for _, rt := range r.Topics {
-						for _, rp := range rt.Partitions {
-							out = append(out, fmt.Sprintf("%s/%d=%s", rt.Topic, rp.Partition, errName(rp.ErrorCode)))
-						}
-					}
-					slices.Sort(out)
-					return out
+					return partitionCodes(r.Topics, p.ids)
 				})
 			}},
 		{"ACL APIs need Alter or Describe on the cluster",
@@ -637,14 +617,7 @@ func franzGoSteps() []cmpStep {
 					req.Topics = append(req.Topics, rt)
 				}
 				return answer(ctx, p, req, func(r *kmsg.DeleteRecordsResponse) []string {
-					var out []string
-					for _, rt := range r.Topics {
-						for _, rp := range rt.Partitions {
-							out = append(out, fmt.Sprintf("%s/%d=%s", rt.Topic, rp.Partition, errName(rp.ErrorCode)))
-						}
-					}
-					slices.Sort(out)
-					return out
+					return partitionCodes(r.Topics, p.ids)
 				})
 			}},
 		{"delete topics",
@@ -695,19 +668,11 @@ func offsetFetch(ctx context.Context, p *cmpPath, group string, topics ...string
 		var out []string
 		if r.Version < 8 {
 			out = append(out, "group="+errName(r.ErrorCode))
-			for _, rt := range r.Topics {
-				for _, rp := range rt.Partitions {
-					out = append(out, fmt.Sprintf("%s/%d=%s", rt.Topic, rp.Partition, errName(rp.ErrorCode)))
-				}
-			}
+			out = append(out, partitionCodes(r.Topics, p.ids)...)
 		}
 		for _, rg := range r.Groups {
 			out = append(out, "group="+errName(rg.ErrorCode))
-			for _, rt := range rg.Topics {
-				for _, rp := range rt.Partitions {
-					out = append(out, fmt.Sprintf("%s/%d=%s", topicByNameOrID(rt.Topic, rt.TopicID, p.ids), rp.Partition, errName(rp.ErrorCode)))
-				}
-			}
+			out = append(out, partitionCodes(rg.Topics, p.ids)...)
 		}
 		slices.Sort(out)
 		return out

@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -279,13 +280,29 @@ func produceRequest(ids map[string][16]byte, parts ...tp) *kmsg.ProduceRequest {
 	return req
 }
 
-// produceCodes names the error of each partition of a ProduceResponse,
-// "topic/partition=ERROR", sorted.
+// produceCodes names the error of each partition of a ProduceResponse.
 func produceCodes(resp *kmsg.ProduceResponse, ids map[string][16]byte) []string {
+	return partitionCodes(resp.Topics, ids)
+}
+
+// partitionCodes names the error of each partition of an answer's topics,
+// "topic/partition=ERROR", sorted. topics is a slice of kmsg topic entries
+// (Topic and maybe TopicID, then Partitions with Partition and ErrorCode),
+// whichever API they belong to.
+func partitionCodes(topics any, ids map[string][16]byte) []string {
 	var out []string
-	for _, rt := range resp.Topics {
-		for _, rp := range rt.Partitions {
-			out = append(out, fmt.Sprintf("%s/%d=%s", topicByNameOrID(rt.Topic, rt.TopicID, ids), rp.Partition, errName(rp.ErrorCode)))
+	ts := reflect.ValueOf(topics)
+	for i := range ts.Len() {
+		t := ts.Index(i)
+		var id [16]byte
+		if f := t.FieldByName("TopicID"); f.IsValid() {
+			id = f.Interface().([16]byte)
+		}
+		name := topicByNameOrID(t.FieldByName("Topic").String(), id, ids)
+		ps := t.FieldByName("Partitions")
+		for j := range ps.Len() {
+			part := ps.Index(j)
+			out = append(out, fmt.Sprintf("%s/%d=%s", name, part.FieldByName("Partition").Int(), errName(int16(part.FieldByName("ErrorCode").Int()))))
 		}
 	}
 	slices.Sort(out)
@@ -319,16 +336,11 @@ func fetchRequest(ids map[string][16]byte, parts ...tp) *kmsg.FetchRequest {
 // fetchCodes names the error of each partition of a FetchResponse,
 // "topic/partition=ERROR", sorted, after the top-level error if any.
 func fetchCodes(resp *kmsg.FetchResponse, ids map[string][16]byte) []string {
-	var out []string
+	out := partitionCodes(resp.Topics, ids)
 	if resp.ErrorCode != 0 {
 		out = append(out, "request="+errName(resp.ErrorCode))
+		slices.Sort(out)
 	}
-	for _, rt := range resp.Topics {
-		for _, rp := range rt.Partitions {
-			out = append(out, fmt.Sprintf("%s/%d=%s", topicByNameOrID(rt.Topic, rt.TopicID, ids), rp.Partition, errName(rp.ErrorCode)))
-		}
-	}
-	slices.Sort(out)
 	return out
 }
 
@@ -363,14 +375,7 @@ func offsetCommitRequest(ids map[string][16]byte, group string, topics ...string
 }
 
 func offsetCommitCodes(resp *kmsg.OffsetCommitResponse, ids map[string][16]byte) []string {
-	var out []string
-	for _, rt := range resp.Topics {
-		for _, rp := range rt.Partitions {
-			out = append(out, fmt.Sprintf("%s/%d=%s", topicByNameOrID(rt.Topic, rt.TopicID, ids), rp.Partition, errName(rp.ErrorCode)))
-		}
-	}
-	slices.Sort(out)
-	return out
+	return partitionCodes(resp.Topics, ids)
 }
 
 // metadataRequest asks for the named topics (nil: all topics).

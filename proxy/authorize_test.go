@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"hash/crc32"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -170,23 +171,11 @@ func TestProduceToAllowedAndDeniedTopicsInOneRequest(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := roundTrip[*kmsg.ProduceResponse](t, c, produceRequest(-1, tc.topics...))
-			if got := produceCodes(resp); !mapsEqual(got, tc.want) {
+			if got := produceCodes(resp); !maps.Equal(got, tc.want) {
 				t.Errorf("partition errors: got %v, want %v", got, tc.want)
 			}
 		})
 	}
-}
-
-func mapsEqual[K comparable, V comparable](a, b map[K]V) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 func TestAcksZeroProduceToDeniedTopicClosesTheConnection(t *testing.T) {
@@ -234,7 +223,7 @@ func TestFetchIsCheckedPerTopicAndDenyWins(t *testing.T) {
 	c := p.login(t, p.app)
 	resp := roundTrip[*kmsg.FetchResponse](t, c, fetchRequest("orders-eu", "payments", "orders-secret"))
 	want := map[string]int16{"orders-eu": 0, "payments": 29, "orders-secret": 29}
-	if got := fetchCodes(resp); !mapsEqual(got, want) {
+	if got := fetchCodes(resp); !maps.Equal(got, want) {
 		t.Errorf("partition errors: got %v, want %v", got, want)
 	}
 }
@@ -268,7 +257,7 @@ func TestMetadataHidesWhatThePrincipalCannotDescribe(t *testing.T) {
 	t.Run("all topics: undescribable ones are left out", func(t *testing.T) {
 		resp := roundTrip[*kmsg.MetadataResponse](t, c, metadataRequest())
 		want := map[string]int16{"orders-eu": 0, "orders-secret": 0}
-		if got := metadataTopics(resp); !mapsEqual(got, want) {
+		if got := metadataTopics(resp); !maps.Equal(got, want) {
 			t.Errorf("topics: got %v, want %v", got, want)
 		}
 		if len(resp.Brokers) == 0 {
@@ -278,7 +267,7 @@ func TestMetadataHidesWhatThePrincipalCannotDescribe(t *testing.T) {
 	t.Run("a named denied topic gets 29 whether or not it exists", func(t *testing.T) {
 		resp := roundTrip[*kmsg.MetadataResponse](t, c, metadataRequest("payments", "no-such-topic", "orders-eu"))
 		want := map[string]int16{"payments": 29, "no-such-topic": 29, "orders-eu": 0}
-		if got := metadataTopics(resp); !mapsEqual(got, want) {
+		if got := metadataTopics(resp); !maps.Equal(got, want) {
 			t.Errorf("topics: got %v, want %v", got, want)
 		}
 		for _, tp := range resp.Topics {
@@ -344,7 +333,7 @@ func TestGroupAndTransactionalIDDenials(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got := tc.got()
 			if m, ok := got.(map[string]int16); ok {
-				if !mapsEqual(m, tc.want.(map[string]int16)) {
+				if !maps.Equal(m, tc.want.(map[string]int16)) {
 					t.Errorf("got %v, want %v", got, tc.want)
 				}
 			} else if got != tc.want {
@@ -374,10 +363,10 @@ func TestOffsetCommitChecksTheGroupThenEachTopic(t *testing.T) {
 		}
 		return out
 	}
-	if got, want := commit("other-app", "orders-eu"), map[string]int16{"orders-eu": 30}; !mapsEqual(got, want) {
+	if got, want := commit("other-app", "orders-eu"), map[string]int16{"orders-eu": 30}; !maps.Equal(got, want) {
 		t.Errorf("denied group: got %v, want %v", got, want)
 	}
-	if got, want := commit("orders-app", "orders-eu", "payments"), map[string]int16{"orders-eu": 0, "payments": 29}; !mapsEqual(got, want) {
+	if got, want := commit("orders-app", "orders-eu", "payments"), map[string]int16{"orders-eu": 0, "payments": 29}; !maps.Equal(got, want) {
 		t.Errorf("allowed group: got %v, want %v", got, want)
 	}
 }
@@ -442,7 +431,7 @@ func TestAdminAPIsUseTheirOwnErrorCodes(t *testing.T) {
 		for _, r := range roundTrip[*kmsg.DescribeConfigsResponse](t, c, req).Resources {
 			got[r.ResourceName] = r.ErrorCode
 		}
-		if want := map[string]int16{"payments": 29, "0": 31}; !mapsEqual(got, want) {
+		if want := map[string]int16{"payments": 29, "0": 31}; !maps.Equal(got, want) {
 			t.Errorf("got %v, want %v", got, want)
 		}
 	})
@@ -646,7 +635,7 @@ func TestFetchByTopicIDResolvesNames(t *testing.T) {
 		got[tp.TopicID] = tp.Partitions[0].ErrorCode
 	}
 	want := map[[16]byte]int16{ids["orders-eu"]: 0, ids["payments"]: 29, unknown: kerr.UnknownTopicID.Code}
-	if !mapsEqual(got, want) {
+	if !maps.Equal(got, want) {
 		t.Errorf("partition errors by topic id: got %v, want %v", got, want)
 	}
 }
