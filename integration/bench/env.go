@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -91,7 +89,7 @@ func startEnv(ctx context.Context, o options) (_ *env, err error) {
 	if e.cluster, err = harness.Start(ctx, harness.Options{Brokers: 1, Config: cfg}); err != nil {
 		return nil, fmt.Errorf("start kafka: %w", err)
 	}
-	e.kafkaVersion = brokerVersion(e.cluster)
+	e.kafkaVersion = e.cluster.KafkaVersion()
 	log.Printf("kafka %s ready at %v in %v (data in %s)", e.kafkaVersion, e.cluster.Bootstrap,
 		time.Since(begin).Round(time.Millisecond), cmp.Or(e.dataDir, e.cluster.Dir))
 
@@ -328,23 +326,4 @@ func (e *env) deleteTopic(ctx context.Context, topic string) error {
 		return fmt.Errorf("delete topic %s: %w", topic, err)
 	}
 	return nil
-}
-
-// versionRE matches the line Kafka's AppInfoParser logs at startup.
-var versionRE = regexp.MustCompile(`Kafka version: (\S+)`)
-
-// brokerVersion reads the Kafka version from the first broker's log, which
-// the harness keeps as broker-<id>.log in the cluster directory.
-func brokerVersion(c *harness.Cluster) string {
-	if len(c.NodeIDs) == 0 {
-		return "unknown"
-	}
-	data, err := os.ReadFile(filepath.Join(c.Dir, fmt.Sprintf("broker-%d.log", c.NodeIDs[0])))
-	if err != nil {
-		return "unknown"
-	}
-	if m := versionRE.FindSubmatch(data); m != nil {
-		return string(m[1])
-	}
-	return "unknown"
 }

@@ -57,7 +57,7 @@ func startProxy(ctx context.Context, name, bin, logLevel string, c *harness.Clus
 	if len(c.NodeIDs) != 1 {
 		return nil, fmt.Errorf("the benchmark expects a 1-node cluster, got nodes %v", c.NodeIDs)
 	}
-	ports, err := freePorts(3) // bootstrap, broker, metrics
+	ports, err := harness.FreePorts(3) // bootstrap, broker, metrics
 	if err != nil {
 		return nil, err
 	}
@@ -264,21 +264,6 @@ func (p *proxyProcess) terminate() error {
 	}
 	<-p.exited
 	return fmt.Errorf("%s did not stop within %v of SIGTERM and was killed; %s log:\n%s", p.name, proxyStopGrace, p.name, p.logs)
-}
-
-// freePorts returns n distinct free loopback TCP ports. The listeners stay
-// open until all are chosen, so the ports differ.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
-		}
-		defer ln.Close()
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // tailBuffer is an io.Writer that keeps the last max bytes written.

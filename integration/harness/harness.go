@@ -56,6 +56,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -267,7 +268,7 @@ func (c *Cluster) start(ctx context.Context, n int, opts Options) error {
 	if opts.TLS {
 		perNode++
 	}
-	ports, err := freePorts(n * perNode)
+	ports, err := FreePorts(n * perNode)
 	if err != nil {
 		return err
 	}
@@ -572,6 +573,25 @@ func stopNode(nd *node, grace time.Duration) error {
 	}
 	<-p.done
 	return nil
+}
+
+// versionRE matches the line Kafka's AppInfoParser logs at startup.
+var versionRE = regexp.MustCompile(`Kafka version: (\S+)`)
+
+// KafkaVersion is the Kafka version the first node logged at startup, or
+// "unknown".
+func (c *Cluster) KafkaVersion() string {
+	if len(c.nodes) == 0 {
+		return "unknown"
+	}
+	data, err := os.ReadFile(c.nodes[0].logPath)
+	if err != nil {
+		return "unknown"
+	}
+	if m := versionRE.FindSubmatch(data); m != nil {
+		return string(m[1])
+	}
+	return "unknown"
 }
 
 // keepDirEnv names an environment variable that, when set to a non-empty
@@ -933,10 +953,11 @@ var (
 	portsUsed = make(map[int]bool) // handed out by this process
 )
 
-// freePorts returns n distinct free loopback TCP ports, never one already
-// handed out by this process. All listeners are held open until every port
-// is chosen, so they differ from each other.
-func freePorts(n int) ([]int, error) {
+// FreePorts returns n distinct free loopback TCP ports, never one already
+// handed out by this process (to a cluster or to another caller). All
+// listeners are held open until every port is chosen, so they differ from
+// each other.
+func FreePorts(n int) ([]int, error) {
 	portsMu.Lock()
 	defer portsMu.Unlock()
 	var (

@@ -39,7 +39,7 @@ func TestEscapeProperty(t *testing.T) {
 }
 
 func TestFreePortsDistinct(t *testing.T) {
-	ports, err := freePorts(20)
+	ports, err := FreePorts(20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestFreePortsDistinct(t *testing.T) {
 		}
 		seen[p] = true
 	}
-	more, err := freePorts(5)
+	more, err := FreePorts(5)
 	if err != nil {
 		t.Fatal(err)
 	}
