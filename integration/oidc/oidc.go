@@ -43,8 +43,6 @@ package oidc
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,6 +59,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/integration/npmproject"
 )
 
 // Credentials of the default clients. They are test fixtures, not secrets.
@@ -200,8 +200,8 @@ func Start(ctx context.Context, opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := ensureInstalled(ctx, src); err != nil {
-		return nil, err
+	if err := npmproject.EnsureInstalled(ctx, src); err != nil {
+		return nil, fmt.Errorf("oidc: %w", err)
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -494,66 +494,6 @@ func removeStaleDirs() {
 			_ = os.RemoveAll(d)
 		}
 	}
-}
-
-// installMu serialises installs within one process; the flock in
-// ensureInstalled serialises them across test binaries run in parallel.
-var installMu sync.Mutex
-
-// ensureInstalled runs `npm ci` in src unless node_modules already matches
-// package-lock.json (recorded by a stamp file holding the lock's SHA-256).
-func ensureInstalled(ctx context.Context, src string) error {
-	installMu.Lock()
-	defer installMu.Unlock()
-
-	lock, err := os.ReadFile(filepath.Join(src, "package-lock.json"))
-	if err != nil {
-		return fmt.Errorf("oidc: reading package-lock.json: %w", err)
-	}
-	sum := sha256.Sum256(lock)
-	want := hex.EncodeToString(sum[:])
-	stamp := filepath.Join(src, "node_modules", ".kafka-auth-proxy-installed")
-	installed := func() bool {
-		got, err := os.ReadFile(stamp)
-		if err != nil || strings.TrimSpace(string(got)) != want {
-			return false
-		}
-		_, err = os.Stat(filepath.Join(src, "node_modules", "oidc-provider", "package.json"))
-		return err == nil
-	}
-	if installed() {
-		return nil
-	}
-
-	lockPath := filepath.Join(os.TempDir(), "kafka-auth-proxy-npm-ci-oidc.lock")
-	lf, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return fmt.Errorf("oidc: opening %s: %w", lockPath, err)
-	}
-	defer lf.Close() // also releases the lock
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("oidc: locking %s: %w", lockPath, err)
-	}
-	if installed() { // another process did it meanwhile
-		return nil
-	}
-
-	npm, err := exec.LookPath("npm")
-	if err != nil {
-		return fmt.Errorf("oidc: finding npm (Node.js 20+ with npm is needed): %w", err)
-	}
-	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
-	cmd.Dir = src
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("oidc: npm ci in %s: %w\n%s", src, err, out)
-	}
-	if err := os.WriteFile(stamp, []byte(want+"\n"), 0o644); err != nil {
-		return fmt.Errorf("oidc: writing %s: %w", stamp, err)
-	}
-	return nil
 }
 
 // tailFile returns up to the last n bytes of a file, for error messages.
