@@ -9,7 +9,9 @@
 //     pinned in python/requirements.txt, under
 //     ~/.cache/kafka-auth-proxy/venv-<hash> (the hash covers the
 //     requirements file and the Python interpreter). PythonOIDCConfig and
-//     PythonPlainConfig build its librdkafka properties.
+//     PythonPlainConfig build its librdkafka properties. PythonScript runs
+//     other scripts of python/ in the same venv (integration/compat runs
+//     python/compat.py with it).
 //   - JavaOAuthProps and JavaPlainProps build client properties for
 //     harness.JavaRoundTrip; JavaOAuthProps logs in with Kafka's own OIDC
 //     client-credentials handler (OAuthBearerLoginCallbackHandler).

@@ -77,14 +77,6 @@ func PythonRoundTrip(ctx context.Context, o PythonOptions) (output string, err e
 	if o.Group == "" {
 		o.Group = fmt.Sprintf("%s-py-%d", o.Topic, time.Now().UnixNano())
 	}
-	py, err := pythonVenv(ctx)
-	if err != nil {
-		return "", err
-	}
-	src, err := sourceDir()
-	if err != nil {
-		return "", err
-	}
 	cfg := o.Config
 	if cfg == nil {
 		cfg = map[string]string{}
@@ -93,18 +85,23 @@ func PythonRoundTrip(ctx context.Context, o PythonOptions) (output string, err e
 	if err != nil {
 		return "", fmt.Errorf("clients: encode librdkafka config: %w", err)
 	}
-	// The script stops itself at Timeout (+5 s for a blocked call); the
-	// context is the backstop, with room for Python's own start.
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout+30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, py, filepath.Join(src, "python", "roundtrip.py"),
+	// The venv is made (if need be) before Timeout starts.
+	argv, err := PythonScript(ctx, "roundtrip.py",
 		"--bootstrap", o.Bootstrap,
 		"--topic", o.Topic,
 		"--count", fmt.Sprint(o.Count),
 		"--group", o.Group,
 		"--timeout-seconds", fmt.Sprintf("%.3f", o.Timeout.Seconds()),
 		"--config-json", string(cfgJSON))
-	cmd.Env = append(os.Environ(), "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1")
+	if err != nil {
+		return "", err
+	}
+	// The script stops itself at Timeout (+5 s for a blocked call); the
+	// context is the backstop, with room for Python's own start.
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout+30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), PythonEnv()...)
 	setProcessGroup(cmd)
 	out, err := cmd.CombinedOutput()
 	output = strings.TrimSpace(string(out))
@@ -149,6 +146,38 @@ func PythonPlainConfig(user, pass string) map[string]string {
 		"sasl.username":     user,
 		"sasl.password":     pass,
 	}
+}
+
+// PythonScript returns the command line that runs script, a file of this
+// package's python/ folder (e.g. "roundtrip.py"), with args in the virtual
+// environment of python/requirements.txt: the venv's interpreter, the
+// script's path, then args. It creates the venv first if needed (see the
+// package doc). Run the command with PythonEnv added to the environment.
+func PythonScript(ctx context.Context, script string, args ...string) ([]string, error) {
+	if script == "" || filepath.Base(script) != script {
+		return nil, fmt.Errorf("clients: PythonScript: %q is not a file name of python/", script)
+	}
+	py, err := pythonVenv(ctx)
+	if err != nil {
+		return nil, err
+	}
+	src, err := sourceDir()
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(src, "python", script)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("clients: PythonScript: %w", err)
+	}
+	return append([]string{py, path}, args...), nil
+}
+
+// PythonEnv returns the environment variables, beyond the caller's, that a
+// script of PythonScript runs with: unbuffered output, so that lines
+// printed before a crash or a kill are not lost, and no bytecode files
+// written into the source tree.
+func PythonEnv() []string {
+	return []string{"PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1"}
 }
 
 var (
