@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +28,24 @@ var javaClientJVMOptions = []string{
 var (
 	javaBuildMu sync.Mutex
 	javaCP      string // classes dir + dependencies; cached on success only
+	// javaVersionCP caches the classpaths of RunJavaClientVersion's builds,
+	// on success only.
+	javaVersionCP = map[javaBuild]string{}
+)
+
+// javaBuild names one build of RunJavaClientVersion.
+type javaBuild struct {
+	kafkaVersion string // of org.apache.kafka:kafka-clients
+	mainClass    string // the class compiled (with ClientSupport)
+}
+
+var (
+	// kafkaVersionPattern is what RunJavaClientVersion accepts as a
+	// kafka-clients version: it becomes a directory name and a Maven
+	// property.
+	kafkaVersionPattern = regexp.MustCompile(`^[0-9][0-9A-Za-z.-]*$`)
+	// javaClassPattern is a fully qualified Java class name.
+	javaClassPattern = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$`)
 )
 
 // JavaRoundTrip runs the Java client of integration/java
@@ -76,6 +95,36 @@ func RunJavaClient(ctx context.Context, mainClass string, args []string, props m
 	if err != nil {
 		return "", err
 	}
+	return runJava(ctx, cp, mainClass, args, props)
+}
+
+// RunJavaClientVersion is RunJavaClient with mainClass built against
+// release kafkaVersion of org.apache.kafka:kafka-clients (for example
+// "3.9.2") instead of the pom's default: the client compatibility matrix
+// (integration/compat) runs its Java runner, io.kafkaauthproxy.it.Compat,
+// with more than one release. args, props, the JVM, output and err are as
+// for RunJavaClient (main classes that do not print OK or FAIL lines, like
+// Compat, are still judged by their exit status alone).
+//
+// Only mainClass's source file and ClientSupport.java are compiled, since
+// the other main classes of integration/java are written for the pom's
+// release and need not compile against another; mainClass must use no other
+// class of the project (javac would compile it from the source path, but
+// Maven would not see it change). Each build has its own output directory,
+// integration/java/target/kafka-VERSION/MAINCLASS, so that builds for other
+// releases or classes, and the default build in target/, never overwrite
+// classes that a running JVM uses. Each (kafkaVersion, mainClass) is built
+// once per process; Maven fetches the release on first use.
+func RunJavaClientVersion(ctx context.Context, kafkaVersion, mainClass string, args []string, props map[string]string) (output string, err error) {
+	cp, err := javaVersionClasspath(ctx, javaBuild{kafkaVersion: kafkaVersion, mainClass: mainClass})
+	if err != nil {
+		return "", err
+	}
+	return runJava(ctx, cp, mainClass, args, props)
+}
+
+// runJava runs mainClass with classpath cp; see RunJavaClient.
+func runJava(ctx context.Context, cp, mainClass string, args []string, props map[string]string) (output string, err error) {
 	jvm := append([]string{}, javaClientJVMOptions...)
 	var clientArgs []string
 	for _, k := range slices.Sorted(maps.Keys(props)) {
@@ -134,4 +183,50 @@ func javaClasspath(ctx context.Context) (string, error) {
 	}
 	javaCP = filepath.Join(target, "classes") + string(os.PathListSeparator) + strings.TrimSpace(string(deps))
 	return javaCP, nil
+}
+
+// javaVersionClasspath builds b.mainClass of integration/java against
+// kafka-clients b.kafkaVersion, once per process, in a directory of its own,
+// and returns the classpath that runs it; see RunJavaClientVersion.
+func javaVersionClasspath(ctx context.Context, b javaBuild) (string, error) {
+	if !kafkaVersionPattern.MatchString(b.kafkaVersion) {
+		return "", fmt.Errorf("harness: %q is not a kafka-clients version", b.kafkaVersion)
+	}
+	if !javaClassPattern.MatchString(b.mainClass) {
+		return "", fmt.Errorf("harness: %q is not a Java class name", b.mainClass)
+	}
+	javaBuildMu.Lock()
+	defer javaBuildMu.Unlock()
+	if cp, ok := javaVersionCP[b]; ok {
+		return cp, nil
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	project := filepath.Join(root, "integration", "java")
+	source := strings.ReplaceAll(b.mainClass, ".", "/") + ".java"
+	if _, err := os.Stat(filepath.Join(project, "src", "main", "java", filepath.FromSlash(source))); err != nil {
+		return "", fmt.Errorf("harness: main class %s: %w", b.mainClass, err)
+	}
+	dir := filepath.Join(project, "target", "kafka-"+b.kafkaVersion, b.mainClass)
+	cpFile := filepath.Join(dir, "classpath.txt")
+	if err := runMaven(ctx, filepath.Join(project, "pom.xml"),
+		"package", "dependency:build-classpath",
+		"-Dkafka.version="+b.kafkaVersion,
+		"-DbuildDirectory="+dir,
+		"-DcompileIncludes="+source,
+		"-Dmdep.outputFile="+cpFile); err != nil {
+		return "", fmt.Errorf("harness: build java client %s against kafka-clients %s: %w", b.mainClass, b.kafkaVersion, err)
+	}
+	deps, err := os.ReadFile(cpFile)
+	if err != nil {
+		return "", fmt.Errorf("harness: read java client classpath: %w", err)
+	}
+	if strings.TrimSpace(string(deps)) == "" {
+		return "", fmt.Errorf("harness: maven wrote an empty java client classpath for kafka-clients %s", b.kafkaVersion)
+	}
+	cp := filepath.Join(dir, "classes") + string(os.PathListSeparator) + strings.TrimSpace(string(deps))
+	javaVersionCP[b] = cp
+	return cp, nil
 }
