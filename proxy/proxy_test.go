@@ -319,7 +319,13 @@ func TestUnreachableBrokerLeavesOthersServed(t *testing.T) {
 }
 
 func TestBrokersThatJoinLaterGetAPort(t *testing.T) {
-	p := newTestProxy(t, 1)
+	fake, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	// The port of node 42 must be free too, not only the first few.
+	p := startProxy(t, fake.ListenAddrs(), func(c *config.Config) { c.Listener.BrokerPortBase = freePortBase(t, 43) }, fake)
 	// Pretend a broker with a large node id appeared in a response.
 	host, port := p.srv.lns[0].advertise(42, "10.0.0.9", 9092)
 	base := p.srv.cfg.Listener.BrokerPortBase
