@@ -20,13 +20,13 @@ build: ## build the binary into bin/
 run: build ## start the proxy on 127.0.0.1:9092 in front of an embedded in-memory broker
 	./$(BIN) dev
 
-test: lint test-unit test-integration ## every test: unit, fuzz seeds, and integration against real Kafka
+test: prereqs lint test-unit test-integration ## every test: unit, fuzz seeds, and integration against real Kafka
 
 test-unit: ## fast unit tests (in-process kfake broker), with the race detector
 	$(GO) test -race -count=1 ./...
 
-test-integration: prereqs ## end-to-end tests against real Apache Kafka (1 and 3 brokers) and real clients
-	$(GO) test -tags integration -count=1 -timeout $(IT_TIMEOUT) -v ./integration/... 2>&1 | tee integration-test.out | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|\.go:[0-9]+:' ; exit $${PIPESTATUS[0]}
+test-integration: prereqs ## end-to-end tests against real Apache Kafka (1 and 3 brokers), real clients and a real Keycloak with the docker compose stack's realm
+	$(GO) test -tags integration -count=1 -timeout $(IT_TIMEOUT) -v ./integration/... ./deploy/... 2>&1 | tee integration-test.out | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|\.go:[0-9]+:' ; exit $${PIPESTATUS[0]}
 
 bench: prereqs build ## produce/consume throughput against real Kafka: direct, through the proxy, and with authentication and authorization on
 	$(GO) run ./integration/bench -proxy-bin ./$(BIN)
