@@ -9,7 +9,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 IT_TIMEOUT ?= 30m
 FUZZTIME  ?= 5m
 
-.PHONY: help build run test test-unit test-integration bench lint fuzz prereqs clean
+.PHONY: help build run test test-unit test-integration compat compat-table bench lint fuzz prereqs clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -25,8 +25,15 @@ test: prereqs lint test-unit test-integration ## every test: unit, fuzz seeds, a
 test-unit: ## fast unit tests (in-process kfake broker), with the race detector
 	$(GO) test -race -count=1 ./...
 
-test-integration: prereqs ## end-to-end tests against real Apache Kafka (1 and 3 brokers), real clients and a real Keycloak with the docker compose stack's realm
+test-integration: prereqs ## end-to-end tests against real Apache Kafka (1 and 3 brokers), real clients (the compatibility matrix) and a real Keycloak with the docker compose stack's realm
 	$(GO) test -tags integration -count=1 -timeout $(IT_TIMEOUT) -v ./integration/... ./deploy/... 2>&1 | tee integration-test.out | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|\.go:[0-9]+:' ; exit $${PIPESTATUS[0]}
+
+compat: prereqs ## run the client compatibility matrix (integration/compat) and write docs/compatibility.md from it; KAP_COMPAT_TARGET=compose runs it against `docker compose up`
+	$(GO) test -tags integration -count=1 -timeout $(IT_TIMEOUT) -run '^TestCompatibility$$' -v ./integration/compat/ 2>&1 | tee compat-test.out | grep -E '^ *(--- |ok|FAIL|PASS)|\.go:[0-9]+: .*(, step [a-z]+: |cannot prepare| ready in )' ; status=$${PIPESTATUS[0]}; \
+	$(GO) run ./integration/compat/table && exit $$status
+
+compat-table: ## write docs/compatibility.md from the matrix's last run (make compat, or make test)
+	$(GO) run ./integration/compat/table
 
 bench: prereqs build ## produce/consume throughput against real Kafka: direct, through the proxy, and with authentication and authorization on
 	$(GO) run ./integration/bench -proxy-bin ./$(BIN)
