@@ -447,7 +447,9 @@ func parseJWKS(body []byte) (set jose.JSONWebKeySet, skipped []error, err error)
 			continue
 		}
 		if key.Use != "" && key.Use != "sig" {
-			skip("not a signing key (use %q)", clip(key.Use))
+			// An encryption key: providers such as Keycloak publish one
+			// beside their signing keys. It is not ours to use, and not
+			// worth a warning at every refresh.
 			continue
 		}
 		if !key.Valid() {
