@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -102,4 +104,37 @@ func (c *consumed) err(ctx context.Context) error {
 // summary is the detail of a successful consumer step.
 func (c *consumed) summary() string {
 	return fmt.Sprintf("%d records consumed, offsets committed", len(c.seen))
+}
+
+// acked is the detail of a successful produce step.
+func acked(values []string) string { return fmt.Sprintf("%d records acknowledged", len(values)) }
+
+// refused turns the outcome of producing to the denied topic into a step
+// result: the client's error is the expected outcome.
+func refused(err error) (string, error) {
+	if err == nil {
+		return "", errors.New("the records to the denied topic were acknowledged")
+	}
+	return err.Error(), nil
+}
+
+// moduleVersion is the version of module path in this binary's build
+// information or, where that lists no modules (test binaries), the one
+// `go list -m` selects for this module.
+func moduleVersion(path string) (string, error) {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range bi.Deps {
+			if m.Path == path {
+				if m.Replace != nil {
+					return m.Replace.Version, nil
+				}
+				return m.Version, nil
+			}
+		}
+	}
+	out, err := exec.Command("go", "list", "-m", "-f", "{{if .Replace}}{{.Replace.Version}}{{else}}{{.Version}}{{end}}", path).Output()
+	if err != nil {
+		return "", fmt.Errorf("version of module %s: %w", path, err)
+	}
+	return strings.TrimSpace(string(out)), nil
 }
