@@ -38,10 +38,14 @@ compat-table: ## write docs/compatibility.md from the matrix's last run (make co
 bench: prereqs build ## produce/consume throughput against real Kafka: direct, through the proxy, and with authentication and authorization on
 	$(GO) run ./integration/bench -proxy-bin ./$(BIN)
 
-lint: ## gofmt and go vet
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint: ## gofmt, go vet and staticcheck (fetched into the Go module cache on first use)
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags integration ./integration/... ./deploy/...
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(STATICCHECK) -tags integration ./integration/... ./deploy/...
 
 fuzz: ## fuzz the request decoder, the Fetch walker, the SASL parsers, token verification and the authorization rules (FUZZTIME=5m each)
 	$(GO) test -run '^$$' -fuzz '^FuzzRequestDecode$$' -fuzztime $(FUZZTIME) ./proxy/
@@ -49,7 +53,7 @@ fuzz: ## fuzz the request decoder, the Fetch walker, the SASL parsers, token ver
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePlain$$' -fuzztime $(FUZZTIME) ./authn/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseOAuthBearer$$' -fuzztime $(FUZZTIME) ./authn/
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./authn/oauth/
-	$(GO) test -run '^$$' -fuzz '^FuzzEnforce$$' -fuzztime $(FUZZTIME) ./authz/
+	$(GO) test -run '^$$' -fuzz '^FuzzEnforce$$' -fuzztime $(FUZZTIME) ./proxy/
 
 prereqs: ## check (and on Debian, install) Java 17+, Maven, Node.js and Python venv for the real-Kafka tests
 	@./.ci/prereqs

@@ -1,10 +1,13 @@
-// Package authz decides what an authenticated principal may do, the way
-// Kafka's own authorizer would: ACLs on topics, groups, transactional ids
-// and the cluster, plus RBAC role bindings that expand to ACL-equivalent
-// grants. Policies compile into a Table, an immutable index with a
-// lock-free decision memo; an Authorizer swaps tables atomically when the
-// policy changes. The per-API table (apis.go) says what each Kafka request
-// needs and how a denial is reported.
+// Package authz is the policy engine: it decides what an authenticated
+// principal may do, the way Kafka's own authorizer would. The model is
+// Kafka's ACLs on topics, groups, transactional ids and the cluster, plus
+// RBAC role bindings that expand to ACL-equivalent grants (roles.go).
+// Policies compile into a Table, an immutable per-principal index
+// (table.go); a Subject answers one principal's questions from it through
+// a lock-free memo (subject.go), falling back to the decision algorithm
+// (decide.go); an Authorizer swaps tables atomically when the policy
+// changes. What each Kafka request needs from the policy is the business
+// of package enforce.
 package authz
 
 import (

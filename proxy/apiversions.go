@@ -5,9 +5,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// apiVersionsSpec is the proxy's own entry for ApiVersions.
-var apiVersionsSpec = apiTable[kmsg.ApiVersions.Int16()]
-
 // answerApiVersions builds the proxy's ApiVersions response for a client that
 // sent the given version: the intersection of what the upstream broker
 // offers and what the proxy decodes, plus the upstream's
@@ -16,20 +13,21 @@ var apiVersionsSpec = apiTable[kmsg.ApiVersions.Int16()]
 // that the client retries with a version both sides speak.
 //
 // The result is a response body; ApiVersions always uses response header v0.
-func answerApiVersions(version int16, upstream *kmsg.ApiVersionsResponse) []byte {
+func (t *apiTable) answerApiVersions(version int16, upstream *kmsg.ApiVersionsResponse) []byte {
+	self := t.apiVersions
 	resp := kmsg.NewPtrApiVersionsResponse()
-	if version < 0 || version > apiVersionsSpec.maxVersion {
+	if version < 0 || version > self.maxVersion {
 		resp.Version = 0
 		resp.ErrorCode = kerr.UnsupportedVersion.Code
 		resp.ApiKeys = []kmsg.ApiVersionsResponseApiKey{{
-			ApiKey:     apiVersionsSpec.key,
+			ApiKey:     self.key,
 			MinVersion: 0,
-			MaxVersion: apiVersionsSpec.maxVersion,
+			MaxVersion: self.maxVersion,
 		}}
 		return resp.AppendTo(nil)
 	}
 	resp.Version = version
-	resp.ApiKeys = intersectVersions(upstream)
+	resp.ApiKeys = t.intersectVersions(upstream)
 	if upstream != nil {
 		resp.SupportedFeatures = upstream.SupportedFeatures
 		resp.FinalizedFeaturesEpoch = upstream.FinalizedFeaturesEpoch
@@ -42,19 +40,20 @@ func answerApiVersions(version int16, upstream *kmsg.ApiVersionsResponse) []byte
 
 // intersectVersions keeps each upstream API the proxy supports, with its
 // version range narrowed to what both sides speak. Unknown and vendor keys
-// are dropped. ApiVersions itself is always present: the proxy answers it.
-func intersectVersions(upstream *kmsg.ApiVersionsResponse) []kmsg.ApiVersionsResponseApiKey {
-	self := kmsg.ApiVersionsResponseApiKey{ApiKey: apiVersionsSpec.key, MaxVersion: apiVersionsSpec.maxVersion}
+// are dropped. The APIs the proxy answers itself get its own range,
+// whatever the upstream offers; ApiVersions itself is always present.
+func (t *apiTable) intersectVersions(upstream *kmsg.ApiVersionsResponse) []kmsg.ApiVersionsResponseApiKey {
+	self := kmsg.ApiVersionsResponseApiKey{ApiKey: t.apiVersions.key, MaxVersion: t.apiVersions.maxVersion}
 	if upstream == nil {
 		return []kmsg.ApiVersionsResponseApiKey{self}
 	}
 	out := make([]kmsg.ApiVersionsResponseApiKey, 0, len(upstream.ApiKeys)+1)
 	for _, k := range upstream.ApiKeys {
-		spec := lookupAPI(k.ApiKey)
-		if spec == nil || (spec.local && spec != apiVersionsSpec) {
+		spec := t.lookup(k.ApiKey)
+		if spec == nil || (spec.local != nil && spec != t.apiVersions) {
 			continue // unsupported, or answered by the proxy (below)
 		}
-		if spec == apiVersionsSpec {
+		if spec == t.apiVersions {
 			// Speak no newer ApiVersions than the broker, whose
 			// semantics (KIP-1242 identity checks) the proxy mirrors.
 			self.MaxVersion = min(self.MaxVersion, max(k.MaxVersion, 3))
@@ -66,19 +65,8 @@ func intersectVersions(upstream *kmsg.ApiVersionsResponse) []kmsg.ApiVersionsRes
 		}
 		out = append(out, kmsg.ApiVersionsResponseApiKey{ApiKey: k.ApiKey, MinVersion: lo, MaxVersion: hi})
 	}
-	for _, spec := range localSpecs {
+	for _, spec := range t.local {
 		out = append(out, kmsg.ApiVersionsResponseApiKey{ApiKey: spec.key, MaxVersion: spec.maxVersion})
 	}
 	return append(out, self)
 }
-
-// localSpecs are the APIs other than ApiVersions that the proxy answers
-// itself, in key order.
-var localSpecs = func() (out []*apiSpec) {
-	for _, spec := range apiTable {
-		if spec != nil && spec.local && spec != apiVersionsSpec {
-			out = append(out, spec)
-		}
-	}
-	return out
-}()

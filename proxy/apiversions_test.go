@@ -22,17 +22,20 @@ func TestIntersectVersions(t *testing.T) {
 		{ApiKey: 3, MinVersion: 20, MaxVersion: 25},   // Metadata: no overlap, dropped
 	}}
 	got := map[int16][2]int16{}
-	for _, k := range intersectVersions(upstream) {
+	for _, k := range testAPIs(t).intersectVersions(upstream) {
 		got[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
 	}
 	want := map[int16][2]int16{
-		0:  {3, apiTable[0].maxVersion},
+		0:  {3, testAPIs(t).byKey[0].maxVersion},
 		1:  {4, 12},
 		18: {0, 4},
-		// SASL is answered by the proxy: its own ranges, whatever the
-		// upstream says.
+		// SASL and the ACL APIs are answered by the proxy: its own
+		// ranges, whatever the upstream says (or whether it offers them).
 		17: {0, 1},
 		36: {0, 2},
+		29: {0, 3},
+		30: {0, 3},
+		31: {0, 3},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %v, want %v", got, want)
@@ -80,8 +83,8 @@ func TestApiVersionsNewerThanProxyGetsKIP511Answer(t *testing.T) {
 	if resp.ErrorCode != kerr.UnsupportedVersion.Code {
 		t.Fatalf("error code %d, want UNSUPPORTED_VERSION", resp.ErrorCode)
 	}
-	if len(resp.ApiKeys) != 1 || resp.ApiKeys[0].ApiKey != 18 || resp.ApiKeys[0].MaxVersion != apiVersionsSpec.maxVersion {
-		t.Fatalf("api keys %+v, want only ApiVersions up to v%d", resp.ApiKeys, apiVersionsSpec.maxVersion)
+	if len(resp.ApiKeys) != 1 || resp.ApiKeys[0].ApiKey != 18 || resp.ApiKeys[0].MaxVersion != testAPIs(t).apiVersions.maxVersion {
+		t.Fatalf("api keys %+v, want only ApiVersions up to v%d", resp.ApiKeys, testAPIs(t).apiVersions.maxVersion)
 	}
 }
 
@@ -102,7 +105,7 @@ func TestApiVersionsAnswerUsesHeaderV0AndProxyRanges(t *testing.T) {
 			t.Fatalf("v%d: error %d", version, resp.ErrorCode)
 		}
 		for _, k := range resp.ApiKeys {
-			spec := lookupAPI(k.ApiKey)
+			spec := testAPIs(t).lookup(k.ApiKey)
 			if spec == nil {
 				t.Errorf("v%d: advertises unsupported key %d", version, k.ApiKey)
 				continue
@@ -117,6 +120,6 @@ func TestApiVersionsAnswerUsesHeaderV0AndProxyRanges(t *testing.T) {
 func TestRequestNewerThanProxyDecodesIsRefused(t *testing.T) {
 	p := newTestProxy(t, 1)
 	// Metadata at a version past the proxy's table.
-	v := apiTable[3].maxVersion + 1
+	v := testAPIs(t).byKey[3].maxVersion + 1
 	expectClosed(t, p.srv.BootstrapAddr(), []byte{0, 0, 0, 10, 0, 3, byte(v >> 8), byte(v), 0, 0, 0, 1, 0xff, 0xff})
 }

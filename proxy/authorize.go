@@ -10,6 +10,7 @@ import (
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/audit"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz/enforce"
 )
 
 // Authorization is what the proxy needs to authorize client requests.
@@ -52,9 +53,9 @@ var denyAll = func() *authz.Authorizer {
 }()
 
 // connAuthz authorizes one connection's requests. It belongs to the
-// connection's reading goroutine, except that response patches call Filter
-// from the writing goroutine: sub is therefore atomic (a patch may use a
-// newer policy than its request did, which only narrows or widens a
+// connection's reading goroutine, except that response patches call
+// Visible from the writing goroutine: sub is therefore atomic (a patch may
+// use a newer policy than its request did, which only narrows or widens a
 // listing to the policy in force).
 type connAuthz struct {
 	c   *clientConn
@@ -65,10 +66,7 @@ type connAuthz struct {
 	// hosts) do not change: re-authentication keeps the principal.
 	principal string
 	host      string
-	ctx       authz.Context
-	// fetchPolicy is the policy version the connection's last full Fetch
-	// was authorized on (see authz.Context.FetchSessionStale).
-	fetchPolicy uint64
+	client    enforce.Client
 }
 
 func newConnAuthz(c *clientConn) *connAuthz {
@@ -81,7 +79,7 @@ func newConnAuthz(c *clientConn) *connAuthz {
 		host = c.nc.RemoteAddr().String()
 	}
 	k := &connAuthz{c: c, az: az, principal: c.sess.Identity().Principal, host: host}
-	k.ctx = authz.Context{Check: k, Topics: c.s.topics, FetchSessionStale: k.fetchSessionStale}
+	k.client = enforce.Client{Check: k, Topics: c.s.topics}
 	return k
 }
 
@@ -95,12 +93,12 @@ func (k *connAuthz) begin(spec *apiSpec) {
 }
 
 // enforce runs the request through its API's rule.
-func (k *connAuthz) enforce(spec *apiSpec, req kmsg.Request) (authz.Verdict, bool) {
+func (k *connAuthz) enforce(spec *apiSpec, req kmsg.Request) enforce.Verdict {
 	k.begin(spec)
-	return authz.Enforce(&k.ctx, req)
+	return spec.rule(&k.client, req)
 }
 
-// Authorize implements authz.Checker: the decision is counted, and audited
+// Authorize implements enforce.Checker: the decision is counted, and audited
 // when denied or sampled.
 func (k *connAuthz) Authorize(rt authz.ResourceType, name string, op authz.Operation) bool {
 	sub := k.sub.Load()
@@ -112,14 +110,14 @@ func (k *connAuthz) Authorize(rt authz.ResourceType, name string, op authz.Opera
 	return d.Allowed
 }
 
-// Filter implements authz.Checker: counted, never audited.
-func (k *connAuthz) Filter(rt authz.ResourceType, name string, op authz.Operation) bool {
+// Visible implements enforce.Checker: counted, never audited.
+func (k *connAuthz) Visible(rt authz.ResourceType, name string, op authz.Operation) bool {
 	d := k.sub.Load().Authorize(rt, name, op)
 	k.count(rt, op, d.Allowed)
 	return d.Allowed
 }
 
-// AuthorizeAny implements authz.Checker.
+// AuthorizeAny implements enforce.Checker.
 func (k *connAuthz) AuthorizeAny(rt authz.ResourceType, op authz.Operation) bool {
 	d := k.sub.Load().AuthorizeAny(rt, op)
 	k.count(rt, op, d.Allowed)
@@ -171,12 +169,5 @@ func (k *connAuthz) audit(sub *authz.Subject, rt authz.ResourceType, name string
 	}
 }
 
-// fetchSessionStale implements authz.Context.FetchSessionStale.
-func (k *connAuthz) fetchSessionStale(full bool) bool {
-	v := k.sub.Load().Table().Version()
-	if full {
-		k.fetchPolicy = v
-		return false
-	}
-	return k.fetchPolicy != v
-}
+// PolicyVersion implements enforce.Checker.
+func (k *connAuthz) PolicyVersion() uint64 { return k.sub.Load().Table().Version() }

@@ -22,7 +22,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/store"
 )
@@ -594,22 +593,6 @@ func TestDenialsAreAuditedAndAllowsSampled(t *testing.T) {
 				t.Errorf("event for the allowed write to orders-eu: %v, want %v", allowed, tc.wantAllows)
 			}
 		})
-	}
-}
-
-// Every API the proxy lets through has an authorization rule, and the
-// SCRAM credential APIs, which would expose the proxy's own upstream
-// identity, are neither advertised nor forwarded.
-func TestEveryForwardedAPIHasAnAuthorizationRule(t *testing.T) {
-	for _, row := range clientAPIs {
-		if !authz.Enforced(row.req.Key()) {
-			t.Errorf("%s is forwarded but has no authorization rule", kmsg.NameForKey(row.req.Key()))
-		}
-	}
-	for _, key := range []kmsg.Key{kmsg.DescribeUserSCRAMCredentials, kmsg.AlterUserSCRAMCredentials} {
-		if lookupAPI(key.Int16()) != nil {
-			t.Errorf("%s is forwarded", kmsg.NameForKey(key.Int16()))
-		}
 	}
 }
 

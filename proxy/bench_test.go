@@ -108,7 +108,7 @@ func BenchmarkRequestPath(b *testing.B) {
 	topic.Partitions = append(topic.Partitions, part)
 	req.Topics = append(req.Topics, topic)
 	wire := kmsg.NewRequestFormatter(kmsg.FormatterClientID("bench")).AppendRequest(nil, req, 1)
-	spec := lookupAPI(req.Key())
+	spec := testAPIs(b).lookup(req.Key())
 	r := bytes.NewReader(wire)
 	br := bufio.NewReaderSize(r, ioBufferSize)
 	var buf []byte

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz/enforce"
 )
 
 // pending is one request awaiting its response in the in-flight queue.
@@ -33,6 +34,8 @@ type pending struct {
 	// patch, when set, edits the upstream's response before the client
 	// sees it (authorization merges denied items back, or filters).
 	patch func(kmsg.Response)
+	// fetch, for a Fetch, records the fetch session its answer names.
+	fetch enforce.FetchExchange
 }
 
 // clientConn is one client connection and its upstream connection. The
@@ -145,26 +148,16 @@ func (c *clientConn) serve() {
 // cannot make the proxy buffer a large frame.
 const maxPreAuthFrame = 512 << 10
 
-// readLoop reads, checks and forwards client requests until an error.
+// readLoop reads, checks and forwards client requests until an error. A
+// refused request (a *rejection) is counted here, by its reason.
 func (c *clientConn) readLoop() error {
-	m := c.s.metrics
 	var buf []byte
 	for {
-		maxReq := c.s.cfg.Limits.MaxRequestBytes
-		if c.sess != nil && !c.sess.Authenticated() {
-			maxReq = min(maxReq, maxPreAuthFrame)
-		}
-		f, err := readFrame(c.br, maxReq, buf)
+		p, err := c.readRequest(&buf)
 		if err != nil {
-			if errors.Is(err, ErrFrameTooLarge) {
-				m.requestsRejected.WithLabelValues(reasonFrameTooLarge).Inc()
+			if rj := (*rejection)(nil); errors.As(err, &rj) {
+				c.s.metrics.requestsRejected.WithLabelValues(rj.reason).Inc()
 			}
-			return err
-		}
-		m.clientBytesReceived.Add(float64(len(f.buf)))
-		p, err := c.handleRequest(f)
-		buf = recycle(f.buf) // the frame has been forwarded or answered
-		if err != nil {
 			return err
 		}
 		if p == nil {
@@ -179,90 +172,159 @@ func (c *clientConn) readLoop() error {
 	}
 }
 
-// handleRequest runs one request through decode, gate, authorize and
-// forward, or answers it locally. It returns the entry to queue for the
-// response, nil when no response is expected, or an error that closes the
-// connection.
+// readRequest reads one frame into *buf's backing array and handles it.
+func (c *clientConn) readRequest(buf *[]byte) (*pending, error) {
+	maxReq := c.s.cfg.Limits.MaxRequestBytes
+	if c.sess != nil && !c.sess.Authenticated() {
+		maxReq = min(maxReq, maxPreAuthFrame)
+	}
+	f, err := readFrame(c.br, maxReq, *buf)
+	if err != nil {
+		if errors.Is(err, ErrFrameTooLarge) {
+			return nil, &rejection{reason: reasonFrameTooLarge, err: err}
+		}
+		return nil, err
+	}
+	c.s.metrics.clientBytesReceived.Add(float64(len(f.buf)))
+	p, err := c.handleRequest(f)
+	*buf = recycle(f.buf) // the frame has been forwarded or answered
+	return p, err
+}
+
+// rejection is a request the proxy refuses, closing the connection.
+type rejection struct {
+	reason string // the requests_rejected_total label
+	err    error
+}
+
+func (r *rejection) Error() string { return r.err.Error() }
+func (r *rejection) Unwrap() error { return r.err }
+
+func reject(reason, format string, args ...any) error {
+	return &rejection{reason: reason, err: fmt.Errorf(format, args...)}
+}
+
+// handleRequest runs one request through the pipeline: gate, decode,
+// authorize, then answer it locally or forward it. It returns the entry to
+// queue for the response, nil when no response is expected, or an error
+// that closes the connection.
 func (c *clientConn) handleRequest(f frame) (*pending, error) {
-	m := c.s.metrics
 	payload := f.payload()
 	if c.rawSASL {
 		return c.handleRawSASL(payload)
 	}
-	key, version, corr, err := peekRequestHeader(payload)
+	p, err := c.gate(payload)
+	if err != nil || p.local != nil {
+		return p, err
+	}
+	req, bodyAt, err := c.decode(p, payload)
 	if err != nil {
-		m.requestsRejected.WithLabelValues(reasonMalformed).Inc()
 		return nil, err
 	}
-	spec := lookupAPI(key)
+	v, err := c.authorize(p.spec, req)
+	if err != nil {
+		return nil, err
+	}
+	switch v.Action() {
+	case enforce.ActAnswer:
+		p.local = appendResponseFrame(nil, p.correlationID, p.spec.flexible(p.version), v.Answer().AppendTo(nil))
+		return p, nil
+	case enforce.ActDrop:
+		return nil, errors.New("acks=0 produce denied on every topic: closing, as a broker does")
+	case enforce.ActForwardEdited:
+		f = reencodeRequest(payload[:bodyAt], req)
+	}
+	if p.spec.local != nil {
+		return c.answerLocally(p, req)
+	}
+	p.patch = v.Patch()
+	if c.authz != nil {
+		p.fetch = c.authz.client.TakeFetch()
+	}
+	return c.forward(p, req, f, v.CloseAfter())
+}
+
+// gate reads the request header and checks that the request may be
+// handled at all: a known API, at a version the proxy reviewed, and, before
+// a login or after the session expired, only ApiVersions and SASL. A
+// client that asks for a newer ApiVersions than the proxy knows gets the
+// KIP-511 answer in the returned entry.
+func (c *clientConn) gate(payload []byte) (*pending, error) {
+	key, version, corr, err := peekRequestHeader(payload)
+	if err != nil {
+		return nil, &rejection{reason: reasonMalformed, err: err}
+	}
+	spec := c.s.apis.lookup(key)
 	if spec == nil {
-		m.requestsRejected.WithLabelValues(reasonUnsupportedAPI).Inc()
-		return nil, fmt.Errorf("unsupported api key %d (version %d): refused", key, version)
+		return nil, reject(reasonUnsupportedAPI, "unsupported api key %d (version %d): refused", key, version)
 	}
 	p := &pending{spec: spec, version: version, correlationID: corr, start: time.Now()}
 	if c.sess != nil && !spec.preAuth {
-		// The pre-auth gate: nothing but ApiVersions and SASL before a
-		// login, or after the session expired without re-authenticating.
 		if !c.sess.Authenticated() {
-			m.requestsRejected.WithLabelValues(reasonUnauthenticated).Inc()
-			return nil, fmt.Errorf("%s request before SASL authentication: refused", spec.name)
+			return nil, reject(reasonUnauthenticated, "%s request before SASL authentication: refused", spec.name)
 		}
 		if c.sess.Expired(p.start) {
-			m.requestsRejected.WithLabelValues(reasonSessionExpired).Inc()
-			return nil, fmt.Errorf("%s request after the SASL session expired without re-authentication: refused", spec.name)
+			return nil, reject(reasonSessionExpired, "%s request after the SASL session expired without re-authentication: refused", spec.name)
 		}
 	}
-	m.requests[key].Inc()
+	spec.requests.Inc()
 	if version < 0 || version > spec.maxVersion {
-		if spec == apiVersionsSpec {
+		if spec == c.s.apis.apiVersions {
 			// KIP-511: answer in v0 so the client can retry lower.
-			p.local = appendResponseFrame(nil, corr, false, answerApiVersions(version, nil))
+			p.local = appendResponseFrame(nil, corr, false, c.s.apis.answerApiVersions(version, nil))
 			return p, nil
 		}
-		m.requestsRejected.WithLabelValues(reasonUnsupportedVersion).Inc()
-		return nil, fmt.Errorf("%s version %d is newer than the proxy supports (max %d): refused", spec.name, version, spec.maxVersion)
+		return nil, reject(reasonUnsupportedVersion, "%s version %d is newer than the proxy supports (max %d): refused", spec.name, version, spec.maxVersion)
 	}
-	hdr, err := parseRequestHeader(payload, spec.flexible(version))
+	return p, nil
+}
+
+// decode decodes the request's header and body, and returns the body's
+// offset in the payload.
+func (c *clientConn) decode(p *pending, payload []byte) (kmsg.Request, int, error) {
+	hdr, err := parseRequestHeader(payload, p.spec.flexible(p.version))
 	if err != nil {
-		m.requestsRejected.WithLabelValues(reasonMalformed).Inc()
+		return nil, 0, &rejection{reason: reasonMalformed, err: err}
+	}
+	req := p.spec.newRequest()
+	req.SetVersion(p.version)
+	if err := req.ReadFrom(payload[hdr.BodyOffset:]); err != nil {
+		return nil, 0, reject(reasonMalformed, "%w: %s v%d body: %v", errMalformed, p.spec.name, p.version, err)
+	}
+	return req, hdr.BodyOffset, nil
+}
+
+// authorize runs the request through its API's rule. Requests of
+// connections without authentication (auth: none) and the pre-login APIs
+// have no principal to check.
+func (c *clientConn) authorize(spec *apiSpec, req kmsg.Request) (enforce.Verdict, error) {
+	if c.sess == nil || spec.preAuth {
+		return enforce.Forward(), nil
+	}
+	v := c.authorizer().enforce(spec, req)
+	if !v.Valid() {
+		return v, reject(reasonInternal, "%s: its authorization rule gave no verdict: refused", spec.name)
+	}
+	return v, nil
+}
+
+// answerLocally answers a request the proxy handles itself.
+func (c *clientConn) answerLocally(p *pending, req kmsg.Request) (*pending, error) {
+	body, closeAfter, err := p.spec.local(c, req)
+	if err != nil {
 		return nil, err
 	}
-	req := spec.newRequest()
-	req.SetVersion(version)
-	if err := req.ReadFrom(payload[hdr.BodyOffset:]); err != nil {
-		m.requestsRejected.WithLabelValues(reasonMalformed).Inc()
-		return nil, fmt.Errorf("%w: %s v%d body: %v", errMalformed, spec.name, version, err)
-	}
-	if h := localHandlers[key]; h != nil {
-		body, closeAfter, err := h(c, req)
-		if err != nil {
-			return nil, err
-		}
-		// ApiVersions responses always use header v0.
-		flexHeader := spec.flexible(version) && spec != apiVersionsSpec
-		p.local = appendResponseFrame(nil, corr, flexHeader, body)
-		p.closeAfter = closeAfter
-		return p, nil
-	}
-	closeAfter := false
-	if c.sess != nil {
-		v, ok := c.authorizer().enforce(spec, req)
-		if !ok {
-			m.requestsRejected.WithLabelValues(reasonUnsupportedAPI).Inc()
-			return nil, fmt.Errorf("%s has no authorization rule: refused", spec.name)
-		}
-		switch {
-		case v.Drop:
-			return nil, errors.New("acks=0 produce denied on every topic: closing, as a broker does")
-		case v.Answer != nil:
-			p.local = appendResponseFrame(nil, corr, spec.flexible(version), v.Answer.AppendTo(nil))
-			return p, nil
-		case v.Edited:
-			f = reencodeRequest(payload[:hdr.BodyOffset], req)
-		}
-		p.patch = v.Patch
-		closeAfter = v.Close
-	}
+	// ApiVersions responses always use header v0.
+	flexHeader := p.spec.flexible(p.version) && p.spec != c.s.apis.apiVersions
+	p.local = appendResponseFrame(nil, p.correlationID, flexHeader, body)
+	p.closeAfter = closeAfter
+	return p, nil
+}
+
+// forward sends the request's frame f upstream. closeAfter ends the
+// connection once it is sent: an acks=0 produce, partly denied, whose
+// errors no response can carry.
+func (c *clientConn) forward(p *pending, req kmsg.Request, f frame, closeAfter bool) (*pending, error) {
 	if err := c.ensureUpstream(); err != nil {
 		return nil, err
 	}
@@ -274,7 +336,7 @@ func (c *clientConn) handleRequest(f frame) (*pending, error) {
 	if pr, ok := req.(*kmsg.ProduceRequest); ok && pr.Acks == 0 {
 		p = nil // the broker sends no response
 	}
-	if err := c.forward(f); err != nil {
+	if err := c.send(f); err != nil {
 		return nil, err
 	}
 	if closeAfter {
@@ -306,10 +368,10 @@ func reencodeRequest(header []byte, req kmsg.Request) frame {
 	return frame{buf: buf}
 }
 
-// forward writes a request frame, unchanged, to the upstream broker. It
-// flushes when the client has nothing more buffered, so pipelined requests
-// leave in one write.
-func (c *clientConn) forward(f frame) error {
+// send writes a request frame to the upstream broker. It flushes when the
+// client has nothing more buffered, so pipelined requests leave in one
+// write.
+func (c *clientConn) send(f frame) error {
 	if _, err := c.up.bw.Write(f.buf); err != nil {
 		c.s.metrics.upstreamErrors.WithLabelValues(reasonWrite).Inc()
 		return fmt.Errorf("upstream %s: write: %w", c.up.addr, err)

@@ -114,7 +114,8 @@ func TestParseRequestHeader(t *testing.T) {
 // inside it.
 func FuzzRequestDecode(f *testing.F) {
 	fmtr := kmsg.NewRequestFormatter(kmsg.FormatterClientID("fuzz"))
-	for _, spec := range apiTable {
+	apis := testAPIs(f)
+	for _, spec := range apis.byKey {
 		if spec == nil {
 			continue
 		}
@@ -140,7 +141,7 @@ func FuzzRequestDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		spec := lookupAPI(key)
+		spec := apis.lookup(key)
 		if spec == nil || version < 0 || version > spec.maxVersion {
 			return
 		}

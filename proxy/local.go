@@ -13,21 +13,11 @@ import (
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
 )
 
-// localHandler answers a request inside the proxy. It returns the response
-// body (without header) and whether to close the connection after writing
-// it; an error closes the connection without an answer.
+// localHandler answers a request inside the proxy (the registry's local
+// column). It returns the response body (without header) and whether to
+// close the connection after writing it; an error closes the connection
+// without an answer.
 type localHandler func(c *clientConn, req kmsg.Request) (body []byte, closeAfter bool, err error)
-
-// localHandlers lists the APIs the proxy answers itself, by key. Nothing
-// about them is forwarded upstream. It is filled in init because the
-// handlers lead back to the request path that reads it.
-var localHandlers [kmsg.MaxKey + 1]localHandler
-
-func init() {
-	localHandlers[kmsg.ApiVersions] = handleApiVersions
-	localHandlers[kmsg.SASLHandshake] = handleSASLHandshake
-	localHandlers[kmsg.SASLAuthenticate] = handleSASLAuthenticate
-}
 
 // handleApiVersions answers from the upstream broker's own ApiVersions
 // answer, narrowed to what the proxy supports.
@@ -63,7 +53,7 @@ func handleApiVersions(c *clientConn, req kmsg.Request) ([]byte, bool, error) {
 			return resp.AppendTo(nil), false, nil
 		}
 	}
-	return answerApiVersions(r.Version, upstream), false, nil
+	return c.s.apis.answerApiVersions(r.Version, upstream), false, nil
 }
 
 // upstreamVersions returns this connection's upstream ApiVersions, or the
@@ -140,11 +130,9 @@ func (c *clientConn) handleRawSASL(token []byte) (*pending, error) {
 	}
 	out := make([]byte, 0, 4+len(step.Response))
 	out = kbin.AppendInt32(out, int32(len(step.Response)))
-	return &pending{spec: saslAuthenticateSpec, start: time.Now(), local: append(out, step.Response...)}, nil
+	// Raw tokens are accounted as SaslAuthenticate in the metrics.
+	return &pending{spec: c.s.apis.spec(kmsg.SASLAuthenticate), start: time.Now(), local: append(out, step.Response...)}, nil
 }
-
-// saslAuthenticateSpec accounts raw SASL tokens in the metrics.
-var saslAuthenticateSpec = apiTable[kmsg.SASLAuthenticate.Int16()]
 
 // authenticate runs a login step, bounded by the authentication timeout,
 // and stops the login timer once the client is in.

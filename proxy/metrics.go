@@ -3,7 +3,6 @@ package proxy
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 )
@@ -23,6 +22,7 @@ const (
 	reasonFrameTooLarge      = "frame_too_large"
 	reasonUnauthenticated    = "unauthenticated"
 	reasonSessionExpired     = "session_expired"
+	reasonInternal           = "internal_error"
 	reasonDial               = "dial"
 	reasonRead               = "read"
 	reasonWrite              = "write"
@@ -46,8 +46,10 @@ type metrics struct {
 	upstreamReauths     *prometheus.CounterVec
 	brokersKnown        prometheus.Gauge
 
-	requests [kmsg.MaxKey + 1]prometheus.Counter
-	latency  [kmsg.MaxKey + 1]prometheus.Observer
+	// requests and latency are per API; each API's series sit in its
+	// registry spec (apiTable.instrument).
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
 
 	// decisions counts authorization decisions by resource type,
 	// operation and outcome, resolved once so that counting one is an
@@ -107,11 +109,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Upstream brokers the proxy knows and serves a port for.",
 		}),
 	}
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: ns, Name: "requests_total",
 		Help: "Client requests handled, by API.",
 	}, []string{"api"})
-	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: ns, Name: "request_duration_seconds",
 		Help:    "Time from reading a client request to writing its response, by API.",
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
@@ -126,16 +128,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			m.decisions[rt][op][1] = decisions.WithLabelValues(rt.String(), op.String(), "allowed")
 		}
 	}
-	for i, spec := range apiTable {
-		if spec == nil {
-			continue
-		}
-		m.requests[i] = requests.WithLabelValues(spec.name)
-		m.latency[i] = latency.WithLabelValues(spec.name)
-	}
 	// Export every series from the start, at zero, so that rates and
 	// alerts work before the first event.
-	for _, r := range []string{reasonUnsupportedAPI, reasonUnsupportedVersion, reasonMalformed, reasonFrameTooLarge, reasonUnauthenticated, reasonSessionExpired} {
+	for _, r := range []string{reasonUnsupportedAPI, reasonUnsupportedVersion, reasonMalformed, reasonFrameTooLarge, reasonUnauthenticated, reasonSessionExpired, reasonInternal} {
 		m.requestsRejected.WithLabelValues(r)
 	}
 	for _, r := range []string{reasonDial, reasonRead, reasonWrite, reasonProtocol, reasonUnknownBroker} {
@@ -152,7 +147,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	if reg != nil {
 		reg.MustRegister(m.connectionsActive, m.connectionsTotal, m.upstreamActive, m.upstreamOpened, m.upstreamBytesSent, m.requestsRejected,
 			m.upstreamErrors, m.clientBytesReceived, m.clientBytesSent, m.metadataRefreshes, m.upstreamReauths, m.brokersKnown,
-			requests, latency, decisions)
+			m.requests, m.latency, decisions)
 	}
 	return m
 }

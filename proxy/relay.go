@@ -1,11 +1,14 @@
 package proxy
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kbin"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -56,7 +59,7 @@ func (c *clientConn) writeResponses() error {
 			}
 		}
 		m.clientBytesSent.Add(float64(n))
-		m.latency[p.spec.key].Observe(time.Since(p.start).Seconds())
+		p.spec.latency.Observe(time.Since(p.start).Seconds())
 		c.inflight.done()
 		if p.closeAfter {
 			return c.bw.Flush()
@@ -82,6 +85,9 @@ func (c *clientConn) relay(p pending) (int, error) {
 	if corr := int32(binary.BigEndian.Uint32(hdr[4:])); corr != p.correlationID {
 		m.upstreamErrors.WithLabelValues(reasonProtocol).Inc()
 		return 0, fmt.Errorf("upstream %s: %w: %s response has correlation id %d, expected %d", c.up.addr, errMalformed, p.spec.name, corr, p.correlationID)
+	}
+	if p.fetch.Tracked() {
+		c.noteFetchSession(p, size)
 	}
 	spec := p.spec
 	var err error
@@ -194,4 +200,49 @@ func (c *clientConn) relayRewritten(p pending, hdr [8]byte, size int) error {
 		return fmt.Errorf("client write: %w", err)
 	}
 	return nil
+}
+
+// noteFetchSession tells the connection's fetch sessions which session a
+// Fetch answer names, reading the answer's head without consuming it. An
+// answer too short to tell counts as ending the session.
+func (c *clientConn) noteFetchSession(p pending, size int) {
+	code, session, ok := peekFetchHead(c.up.br, size-4, p.spec.flexible(p.version))
+	if !ok {
+		code, session = kerr.UnknownServerError.Code, 0
+	}
+	p.fetch.Answered(code, session)
+}
+
+// peekFetchHead reads the top-level error code and session id of a Fetch
+// response (v7+) whose n body bytes follow in br: after the response
+// header's tags (flexible versions), the throttle time, the error code and
+// the session id.
+func peekFetchHead(br *bufio.Reader, n int, flexible bool) (code int16, session int32, ok bool) {
+	const fields = 4 + 2 + 4
+	want := fields
+	if flexible {
+		want++ // an empty tag section, as brokers send
+	}
+	for {
+		if want > n || want > br.Size() {
+			return 0, 0, false
+		}
+		head, err := br.Peek(want)
+		if err != nil {
+			return 0, 0, false
+		}
+		r := kbin.Reader{Src: head}
+		if flexible {
+			skipTags(&r)
+		}
+		r.Int32() // throttle time
+		code, session = r.Int16(), r.Int32()
+		if r.Ok() {
+			return code, session, true
+		}
+		if want >= n {
+			return 0, 0, false
+		}
+		want = min(n, 2*want) // tagged fields in the header: look further
+	}
 }

@@ -31,6 +31,7 @@ type Server struct {
 	dialer  *dialer
 	auth    *authn.Authenticator
 	authz   Authorization
+	apis    *apiTable
 	topics  *topicNames
 	// lns are the client-facing listeners, the main one first.
 	lns []*listener
@@ -68,16 +69,22 @@ func NewServer(cfg *config.Config, log *zap.Logger, reg prometheus.Registerer) (
 	if err != nil {
 		return nil, err
 	}
+	apis, err := newAPITable(registry())
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:        cfg,
 		log:        log,
 		metrics:    newMetrics(reg),
+		apis:       apis,
 		dialer:     d,
 		brokers:    make(map[int32]string),
 		conns:      make(map[*clientConn]struct{}),
 		versions:   make(map[string]*kmsg.ApiVersionsResponse),
 		refreshNow: make(chan struct{}, 1),
 	}
+	apis.instrument(s.metrics.requests, s.metrics.latency)
 	s.topics = newTopicNames(s)
 	if reg != nil {
 		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
@@ -203,7 +210,7 @@ func (s *Server) learnBroker(id int32, addr string, known bool) {
 	}
 }
 
-// upstreamAddr returns where a client connection of the given listener
+// upstreamAddrs returns where a client connection of the given listener
 // goes. Bootstrap connections rotate over the configured bootstrap brokers,
 // then the known ones.
 func (s *Server) upstreamAddrs(node int32) []string {

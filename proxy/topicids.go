@@ -67,7 +67,7 @@ func (t *topicNames) fresh(m map[[16]byte]string, topics []kmsg.MetadataResponse
 // upstream.
 const lookupInterval = time.Second
 
-// TopicName implements authz.TopicNames.
+// TopicName implements enforce.Topics.
 func (t *topicNames) TopicName(id [16]byte) (string, bool) {
 	if name, ok := (*t.names.Load())[id]; ok {
 		return name, true
@@ -89,4 +89,23 @@ func (t *topicNames) TopicName(id [16]byte) (string, bool) {
 	t.learn(topics)
 	name, ok := (*t.names.Load())[id]
 	return name, ok
+}
+
+// AllTopics implements enforce.Topics: it asks the upstream cluster, and
+// learns the ids of the answer.
+func (t *topicNames) AllTopics() ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), t.s.dialer.timeout)
+	defer cancel()
+	topics, err := t.s.allTopics(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t.learn(topics)
+	names := make([]string, 0, len(topics))
+	for _, x := range topics {
+		if x.Topic != nil && x.ErrorCode == 0 {
+			names = append(names, *x.Topic)
+		}
+	}
+	return names, nil
 }

@@ -1,56 +1,58 @@
-package authz
+package enforce
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 )
 
 // Transactions and idempotence: a transactional id needs Write on it;
 // offsets committed in a transaction also need the group and the topics.
 
-// checkInitProducerID needs Write on the transactional id, or, for an
+// InitProducerID needs Write on the transactional id, or, for an
 // idempotent producer, IdempotentWrite on the cluster or Write on some
 // topic (KIP-679).
-func checkInitProducerID(c *Context, req kmsg.Request) Verdict {
+func InitProducerID(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.InitProducerIDRequest)
 	if r.TransactionalID != nil {
-		if c.Check.Authorize(ResourceTransactionalID, *r.TransactionalID, OpWrite) {
-			return Verdict{}
+		if c.Check.Authorize(authz.ResourceTransactionalID, *r.TransactionalID, authz.OpWrite) {
+			return Forward()
 		}
 		return answer(req, func(resp kmsg.Response) { setErrorCode(resp, errTxnID) })
 	}
-	if c.Check.Filter(ResourceCluster, ClusterName, OpIdempotentWrite) || c.Check.AuthorizeAny(ResourceTopic, OpWrite) {
-		return Verdict{}
+	if c.Check.Visible(authz.ResourceCluster, authz.ClusterName, authz.OpIdempotentWrite) || c.Check.AuthorizeAny(authz.ResourceTopic, authz.OpWrite) {
+		return Forward()
 	}
-	c.Check.Authorize(ResourceCluster, ClusterName, OpIdempotentWrite) // audit the denial
+	c.Check.Authorize(authz.ResourceCluster, authz.ClusterName, authz.OpIdempotentWrite) // audit the denial
 	return answer(req, func(resp kmsg.Response) { setErrorCode(resp, errCluster) })
 }
 
-// checkAddPartitionsToTxn needs Write on the transactional id and on each
+// AddPartitionsToTxn needs Write on the transactional id and on each
 // topic. As on a broker, one denied topic fails the request: the others
 // get OPERATION_NOT_ATTEMPTED. Version 4 and later are the brokers' own
 // batched form, which needs ClusterAction.
-func checkAddPartitionsToTxn(c *Context, req kmsg.Request) Verdict {
+func AddPartitionsToTxn(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.AddPartitionsToTxnRequest)
 	if r.Version >= 4 {
-		if c.Check.Authorize(ResourceCluster, ClusterName, OpClusterAction) {
-			return Verdict{}
+		if c.Check.Authorize(authz.ResourceCluster, authz.ClusterName, authz.OpClusterAction) {
+			return Forward()
 		}
 		return answer(req, func(resp kmsg.Response) { setErrorCode(resp, errCluster) })
 	}
-	txnOK := c.Check.Authorize(ResourceTransactionalID, r.TransactionalID, OpWrite)
+	txnOK := c.Check.Authorize(authz.ResourceTransactionalID, r.TransactionalID, authz.OpWrite)
 	var topicOK map[string]bool
 	allOK := txnOK
 	if txnOK {
 		topicOK = make(map[string]bool, len(r.Topics))
 		for _, t := range r.Topics {
-			ok := c.Check.Authorize(ResourceTopic, t.Topic, OpWrite)
+			ok := c.Check.Authorize(authz.ResourceTopic, t.Topic, authz.OpWrite)
 			topicOK[t.Topic] = ok
 			allOK = allOK && ok
 		}
 	}
 	if allOK {
-		return Verdict{}
+		return Forward()
 	}
 	return answer(req, func(resp kmsg.Response) {
 		out := resp.(*kmsg.AddPartitionsToTxnResponse)
@@ -75,27 +77,27 @@ func checkAddPartitionsToTxn(c *Context, req kmsg.Request) Verdict {
 	})
 }
 
-// checkAddOffsetsToTxn needs Write on the transactional id and Read on the
+// AddOffsetsToTxn needs Write on the transactional id and Read on the
 // group.
-func checkAddOffsetsToTxn(c *Context, req kmsg.Request) Verdict {
+func AddOffsetsToTxn(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.AddOffsetsToTxnRequest)
 	code := int16(0)
 	switch {
-	case !c.Check.Authorize(ResourceTransactionalID, r.TransactionalID, OpWrite):
+	case !c.Check.Authorize(authz.ResourceTransactionalID, r.TransactionalID, authz.OpWrite):
 		code = errTxnID
-	case !c.Check.Authorize(ResourceGroup, r.Group, OpRead):
+	case !c.Check.Authorize(authz.ResourceGroup, r.Group, authz.OpRead):
 		code = errGroup
 	default:
-		return Verdict{}
+		return Forward()
 	}
 	return answer(req, func(resp kmsg.Response) { setErrorCode(resp, code) })
 }
 
-// checkEndTxn needs Write on the transactional id.
-func checkEndTxn(c *Context, req kmsg.Request) Verdict {
+// EndTxn needs Write on the transactional id.
+func EndTxn(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.EndTxnRequest)
-	if c.Check.Authorize(ResourceTransactionalID, r.TransactionalID, OpWrite) {
-		return Verdict{}
+	if c.Check.Authorize(authz.ResourceTransactionalID, r.TransactionalID, authz.OpWrite) {
+		return Forward()
 	}
 	return answer(req, func(resp kmsg.Response) {
 		out := resp.(*kmsg.EndTxnResponse)
@@ -103,15 +105,15 @@ func checkEndTxn(c *Context, req kmsg.Request) Verdict {
 	})
 }
 
-// checkTxnOffsetCommit needs Write on the transactional id and Read on the
+// TxnOffsetCommit needs Write on the transactional id and Read on the
 // group (each failing every partition), then Read on each topic.
-func checkTxnOffsetCommit(c *Context, req kmsg.Request) Verdict {
+func TxnOffsetCommit(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.TxnOffsetCommitRequest)
 	code := int16(0)
 	switch {
-	case !c.Check.Authorize(ResourceTransactionalID, r.TransactionalID, OpWrite):
+	case !c.Check.Authorize(authz.ResourceTransactionalID, r.TransactionalID, authz.OpWrite):
 		code = errTxnID
-	case !c.Check.Authorize(ResourceGroup, r.Group, OpRead):
+	case !c.Check.Authorize(authz.ResourceGroup, r.Group, authz.OpRead):
 		code = errGroup
 	}
 	if code != 0 {
@@ -119,7 +121,7 @@ func checkTxnOffsetCommit(c *Context, req kmsg.Request) Verdict {
 			mergeTxnOffsetCommit(resp.(*kmsg.TxnOffsetCommitResponse), r.Topics, nil, code)
 		})
 	}
-	codes, kept, denied := splitTopics(c, r.Topics, OpRead, func(t *kmsg.TxnOffsetCommitRequestTopic) (string, [16]byte) { return t.Topic, t.TopicID })
+	codes, kept, denied := splitTopics(c, r.Topics, authz.OpRead, func(t *kmsg.TxnOffsetCommitRequestTopic) (string, [16]byte) { return t.Topic, t.TopicID })
 	r.Topics = kept
 	return partialVerdict(req, len(denied) > 0, len(kept) > 0, func(resp kmsg.Response) {
 		mergeTxnOffsetCommit(resp.(*kmsg.TxnOffsetCommitResponse), denied, codes, errTopic)
@@ -143,15 +145,23 @@ func mergeTxnOffsetCommit(out *kmsg.TxnOffsetCommitResponse, topics []kmsg.TxnOf
 	}
 }
 
-// checkDescribeTransactions needs Describe on each transactional id.
-func checkDescribeTransactions(c *Context, req kmsg.Request) Verdict {
+// DescribeTransactions needs Describe on each transactional id. As on a
+// broker, a transaction's partitions are listed only for the topics the
+// principal may describe.
+func DescribeTransactions(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.DescribeTransactionsRequest)
 	kept, denied := split(r.TransactionalIDs, func(id *string) bool {
-		return c.Check.Authorize(ResourceTransactionalID, *id, OpDescribe)
+		return c.Check.Authorize(authz.ResourceTransactionalID, *id, authz.OpDescribe)
 	})
 	r.TransactionalIDs = kept
-	return partialVerdict(req, len(denied) > 0, len(kept) > 0, func(resp kmsg.Response) {
+	return patchedVerdict(req, len(denied) > 0, len(kept) > 0, func(resp kmsg.Response) {
 		out := resp.(*kmsg.DescribeTransactionsResponse)
+		for i := range out.TransactionStates {
+			st := &out.TransactionStates[i]
+			st.Topics, _ = split(st.Topics, func(t *kmsg.DescribeTransactionsResponseTransactionStateTopic) bool {
+				return c.Check.Visible(authz.ResourceTopic, t.Topic, authz.OpDescribe)
+			})
+		}
 		for _, id := range denied {
 			s := kmsg.NewDescribeTransactionsResponseTransactionState()
 			s.TransactionalID, s.ErrorCode, s.ProducerID, s.ProducerEpoch = id, errTxnID, -1, -1
@@ -160,13 +170,13 @@ func checkDescribeTransactions(c *Context, req kmsg.Request) Verdict {
 	})
 }
 
-// checkListTransactions lists only the transactional ids the principal
-// may describe.
-func checkListTransactions(c *Context, _ kmsg.Request) Verdict {
-	return Verdict{Patch: func(resp kmsg.Response) {
+// ListTransactions lists only the transactional ids the principal may
+// describe.
+func ListTransactions(c *Client, _ kmsg.Request) Verdict {
+	return ForwardPatched(func(resp kmsg.Response) {
 		out := resp.(*kmsg.ListTransactionsResponse)
 		out.TransactionStates, _ = split(out.TransactionStates, func(s *kmsg.ListTransactionsResponseTransactionState) bool {
-			return c.Check.Filter(ResourceTransactionalID, s.TransactionalID, OpDescribe)
+			return c.Check.Visible(authz.ResourceTransactionalID, s.TransactionalID, authz.OpDescribe)
 		})
-	}}
+	})
 }

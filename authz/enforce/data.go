@@ -1,37 +1,38 @@
-package authz
+package enforce
 
 import (
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 )
 
 // The data path: producing, fetching and reading offsets, checked per
 // topic; denied partitions get TOPIC_AUTHORIZATION_FAILED while the others
 // go through.
 
-// checkProduce needs Write on the transactional id of a transactional
+// Produce needs Write on the transactional id of a transactional
 // produce (else the whole request fails with 53), then Write on each
 // topic.
-func checkProduce(c *Context, req kmsg.Request) Verdict {
+func Produce(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.ProduceRequest)
-	if r.TransactionID != nil && !c.Check.Authorize(ResourceTransactionalID, *r.TransactionID, OpWrite) {
+	if r.TransactionID != nil && !c.Check.Authorize(authz.ResourceTransactionalID, *r.TransactionID, authz.OpWrite) {
 		if r.Acks == 0 {
-			return Verdict{Drop: true, Close: true}
+			return DropAndClose()
 		}
 		return answer(req, func(resp kmsg.Response) {
 			mergeProduce(resp.(*kmsg.ProduceResponse), r.Topics, func(*kmsg.ProduceRequestTopic) int16 { return errTxnID })
 		})
 	}
-	codes, kept, denied := splitTopics(c, r.Topics, OpWrite, func(t *kmsg.ProduceRequestTopic) (string, [16]byte) { return t.Topic, t.TopicID })
+	codes, kept, denied := splitTopics(c, r.Topics, authz.OpWrite, func(t *kmsg.ProduceRequestTopic) (string, [16]byte) { return t.Topic, t.TopicID })
 	if len(denied) == 0 {
-		return Verdict{}
+		return Forward()
 	}
 	r.Topics = kept
 	if r.Acks == 0 {
 		if len(kept) == 0 {
-			return Verdict{Drop: true, Close: true}
+			return DropAndClose()
 		}
-		return Verdict{Edited: true, Close: true}
+		return ForwardEditedThenClose()
 	}
 	return partialVerdict(req, true, len(kept) > 0, func(resp kmsg.Response) {
 		mergeProduce(resp.(*kmsg.ProduceResponse), denied, func(t *kmsg.ProduceRequestTopic) int16 {
@@ -42,7 +43,7 @@ func checkProduce(c *Context, req kmsg.Request) Verdict {
 
 // splitTopics splits topics named by name or id on op, and returns the
 // error code of each denied one by topicKey.
-func splitTopics[T any](c *Context, topics []T, op Operation, at func(*T) (string, [16]byte)) (codes map[string]int16, kept, denied []T) {
+func splitTopics[T any](c *Client, topics []T, op authz.Operation, at func(*T) (string, [16]byte)) (codes map[string]int16, kept, denied []T) {
 	kept, denied = split(topics, func(t *T) bool {
 		name, id := at(t)
 		code := c.topicCode(name, id, op)
@@ -57,12 +58,13 @@ func splitTopics[T any](c *Context, topics []T, op Operation, at func(*T) (strin
 	return codes, kept, denied
 }
 
-// topicKey identifies a topic named by name or by id.
+// topicKey identifies a topic named by name, by id or both: by the id
+// when it is set, as topicName does.
 func topicKey(name string, id [16]byte) string {
-	if name != "" {
-		return name
+	if id != ([16]byte{}) {
+		return string(id[:])
 	}
-	return string(id[:])
+	return name
 }
 
 func mergeProduce(resp *kmsg.ProduceResponse, topics []kmsg.ProduceRequestTopic, code func(*kmsg.ProduceRequestTopic) int16) {
@@ -81,32 +83,45 @@ func mergeProduce(resp *kmsg.ProduceResponse, topics []kmsg.ProduceRequestTopic,
 	}
 }
 
-// checkFetch needs Read on each topic from a consumer, and ClusterAction
-// on the cluster from a replica (which, as on a broker, otherwise gets 29
-// for every partition).
-func checkFetch(c *Context, req kmsg.Request) Verdict {
+// Fetch needs Read on each topic from a consumer, and ClusterAction on
+// the cluster from a replica (which, as on a broker, otherwise gets 29 for
+// every partition). A request may use only a fetch session the broker
+// created for this connection, whose topics the principal may all still
+// read (fetchsession.go); other session ids get FETCH_SESSION_ID_NOT_FOUND.
+// The proxy reports the broker's answer to a forwarded Fetch through
+// Client.TakeFetch.
+func Fetch(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.FetchRequest)
-	full := r.SessionEpoch <= 0
-	if c.FetchSessionStale != nil && c.FetchSessionStale(full) {
-		return answer(req, func(resp kmsg.Response) {
-			resp.(*kmsg.FetchResponse).ErrorCode = kerr.FetchSessionIDNotFound.Code
-		})
+	code, edited := c.fetchSessions().begin(c, r)
+	if code != 0 {
+		return answer(req, func(resp kmsg.Response) { resp.(*kmsg.FetchResponse).ErrorCode = code })
 	}
-	replica := r.ReplicaID >= 0 || r.ReplicaState.ID >= 0 && r.Version >= 15
-	if replica {
-		if c.Check.Authorize(ResourceCluster, ClusterName, OpClusterAction) {
-			return Verdict{}
+	var merge func(kmsg.Response)
+	if isReplica(r) {
+		if !c.Check.Authorize(authz.ResourceCluster, authz.ClusterName, authz.OpClusterAction) {
+			c.fetch.req = nil
+			return answer(r, func(resp kmsg.Response) { mergeFetch(resp.(*kmsg.FetchResponse), r.Topics, nil) })
 		}
-		return answer(req, func(resp kmsg.Response) { mergeFetch(resp.(*kmsg.FetchResponse), r.Topics, nil) })
+	} else {
+		codes, kept, denied := splitTopics(c, r.Topics, authz.OpRead, func(t *kmsg.FetchRequestTopic) (string, [16]byte) { return t.Topic, t.TopicID })
+		switch {
+		case len(denied) == 0:
+		case len(kept) == 0:
+			c.fetch.req = nil
+			return answer(r, func(resp kmsg.Response) { mergeFetch(resp.(*kmsg.FetchResponse), denied, codes) })
+		default:
+			r.Topics, edited = kept, true
+			merge = func(resp kmsg.Response) { mergeFetch(resp.(*kmsg.FetchResponse), denied, codes) }
+		}
 	}
-	codes, kept, denied := splitTopics(c, r.Topics, OpRead, func(t *kmsg.FetchRequestTopic) (string, [16]byte) { return t.Topic, t.TopicID })
-	if len(denied) == 0 {
-		return Verdict{}
+	// The topics the request adds to its session were all allowed.
+	if fs := c.fetch.fs; fs != nil {
+		fs.addTopics(c, r.Topics)
 	}
-	r.Topics = kept
-	return partialVerdict(req, true, len(kept) > 0, func(resp kmsg.Response) {
-		mergeFetch(resp.(*kmsg.FetchResponse), denied, codes)
-	})
+	if edited {
+		return ForwardEdited(merge)
+	}
+	return Forward()
 }
 
 // mergeFetch adds an error entry for each partition of topics: its code in
@@ -130,11 +145,11 @@ func mergeFetch(resp *kmsg.FetchResponse, topics []kmsg.FetchRequestTopic, codes
 	}
 }
 
-// checkListOffsets needs Describe on each topic.
-func checkListOffsets(c *Context, req kmsg.Request) Verdict {
+// ListOffsets needs Describe on each topic.
+func ListOffsets(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.ListOffsetsRequest)
 	kept, denied := split(r.Topics, func(t *kmsg.ListOffsetsRequestTopic) bool {
-		return c.Check.Authorize(ResourceTopic, t.Topic, OpDescribe)
+		return c.Check.Authorize(authz.ResourceTopic, t.Topic, authz.OpDescribe)
 	})
 	r.Topics = kept
 	return partialVerdict(req, len(denied) > 0, len(kept) > 0, func(resp kmsg.Response) {
@@ -152,17 +167,17 @@ func checkListOffsets(c *Context, req kmsg.Request) Verdict {
 	})
 }
 
-// checkOffsetForLeaderEpoch needs Describe on each topic from a consumer,
+// OffsetForLeaderEpoch needs Describe on each topic from a consumer,
 // ClusterAction from a replica.
-func checkOffsetForLeaderEpoch(c *Context, req kmsg.Request) Verdict {
+func OffsetForLeaderEpoch(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.OffsetForLeaderEpochRequest)
 	replica := r.Version >= 3 && r.ReplicaID >= 0
-	clusterOK := !replica || c.Check.Authorize(ResourceCluster, ClusterName, OpClusterAction)
+	clusterOK := !replica || c.Check.Authorize(authz.ResourceCluster, authz.ClusterName, authz.OpClusterAction)
 	kept, denied := split(r.Topics, func(t *kmsg.OffsetForLeaderEpochRequestTopic) bool {
 		if replica {
 			return clusterOK
 		}
-		return c.Check.Authorize(ResourceTopic, t.Topic, OpDescribe)
+		return c.Check.Authorize(authz.ResourceTopic, t.Topic, authz.OpDescribe)
 	})
 	r.Topics = kept
 	return partialVerdict(req, len(denied) > 0, len(kept) > 0, func(resp kmsg.Response) {
@@ -181,11 +196,11 @@ func checkOffsetForLeaderEpoch(c *Context, req kmsg.Request) Verdict {
 	})
 }
 
-// checkDeleteRecords needs Delete on each topic.
-func checkDeleteRecords(c *Context, req kmsg.Request) Verdict {
+// DeleteRecords needs Delete on each topic.
+func DeleteRecords(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.DeleteRecordsRequest)
 	kept, denied := split(r.Topics, func(t *kmsg.DeleteRecordsRequestTopic) bool {
-		return c.Check.Authorize(ResourceTopic, t.Topic, OpDelete)
+		return c.Check.Authorize(authz.ResourceTopic, t.Topic, authz.OpDelete)
 	})
 	r.Topics = kept
 	return partialVerdict(req, len(denied) > 0, len(kept) > 0, func(resp kmsg.Response) {
@@ -203,11 +218,11 @@ func checkDeleteRecords(c *Context, req kmsg.Request) Verdict {
 	})
 }
 
-// checkDescribeProducers needs Read on each topic.
-func checkDescribeProducers(c *Context, req kmsg.Request) Verdict {
+// DescribeProducers needs Read on each topic.
+func DescribeProducers(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.DescribeProducersRequest)
 	kept, denied := split(r.Topics, func(t *kmsg.DescribeProducersRequestTopic) bool {
-		return c.Check.Authorize(ResourceTopic, t.Topic, OpRead)
+		return c.Check.Authorize(authz.ResourceTopic, t.Topic, authz.OpRead)
 	})
 	r.Topics = kept
 	return partialVerdict(req, len(denied) > 0, len(kept) > 0, func(resp kmsg.Response) {

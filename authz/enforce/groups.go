@@ -1,59 +1,92 @@
-package authz
+package enforce
 
 import (
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 )
 
 // Consumer groups: membership needs Read on the group, describing needs
 // Describe, and offsets need the group and then each topic.
 
-// groupGate is the rule of the membership APIs (JoinGroup, SyncGroup,
-// Heartbeat, LeaveGroup): Read on the group, else
+// groupGate is the rule of the membership APIs: Read on the group, else
 // GROUP_AUTHORIZATION_FAILED for the whole request.
-func groupGate(group func(kmsg.Request) string) func(*Context, kmsg.Request) Verdict {
-	return func(c *Context, req kmsg.Request) Verdict {
-		if c.Check.Authorize(ResourceGroup, group(req), OpRead) {
-			return Verdict{}
-		}
-		return answer(req, func(resp kmsg.Response) { setErrorCode(resp, errGroup) })
+func groupGate(c *Client, req kmsg.Request, group string) Verdict {
+	if c.Check.Authorize(authz.ResourceGroup, group, authz.OpRead) {
+		return Forward()
 	}
+	return answer(req, func(resp kmsg.Response) { setErrorCode(resp, errGroup) })
 }
 
-// checkConsumerGroupHeartbeat (KIP-848) needs Read on the group and, as
-// on a broker, Describe on every topic the member subscribes to by name.
-// Topics a regex subscription matches are checked when they are fetched.
-func checkConsumerGroupHeartbeat(c *Context, req kmsg.Request) Verdict {
+// JoinGroup needs Read on the group.
+func JoinGroup(c *Client, req kmsg.Request) Verdict {
+	return groupGate(c, req, req.(*kmsg.JoinGroupRequest).Group)
+}
+
+// SyncGroup needs Read on the group.
+func SyncGroup(c *Client, req kmsg.Request) Verdict {
+	return groupGate(c, req, req.(*kmsg.SyncGroupRequest).Group)
+}
+
+// Heartbeat needs Read on the group.
+func Heartbeat(c *Client, req kmsg.Request) Verdict {
+	return groupGate(c, req, req.(*kmsg.HeartbeatRequest).Group)
+}
+
+// LeaveGroup needs Read on the group.
+func LeaveGroup(c *Client, req kmsg.Request) Verdict {
+	return groupGate(c, req, req.(*kmsg.LeaveGroupRequest).Group)
+}
+
+// MsgRegexSubscription is the error message of a ConsumerGroupHeartbeat
+// that subscribes by regular expression.
+const MsgRegexSubscription = "kafka-auth-proxy does not support subscriptions by a regular expression that the broker resolves (SubscribedTopicRegex): subscribe to topic names, or to a pattern the client resolves itself"
+
+// ConsumerGroupHeartbeat (KIP-848) needs Read on the group and, as on a
+// broker, Describe on every topic the member subscribes to by name. A
+// subscription by regular expression is refused with
+// INVALID_REGULAR_EXPRESSION: the broker would resolve it against every
+// topic the proxy's own identity can see, and assign the member topics
+// that it may not describe.
+func ConsumerGroupHeartbeat(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.ConsumerGroupHeartbeatRequest)
-	code := int16(0)
-	if !c.Check.Authorize(ResourceGroup, r.Group, OpRead) {
+	var code int16
+	var msg *string
+	switch {
+	case !c.Check.Authorize(authz.ResourceGroup, r.Group, authz.OpRead):
 		code = errGroup
-	} else {
+	case r.SubscribedTopicRegex != nil && *r.SubscribedTopicRegex != "":
+		code, msg = kerr.InvalidRegularExpression.Code, strp(MsgRegexSubscription)
+	default:
 		for _, t := range r.SubscribedTopicNames {
-			if !c.Check.Authorize(ResourceTopic, t, OpDescribe) {
+			if !c.Check.Authorize(authz.ResourceTopic, t, authz.OpDescribe) {
 				code = errTopic
 				break
 			}
 		}
 	}
 	if code == 0 {
-		return Verdict{}
+		return Forward()
 	}
-	return answer(req, func(resp kmsg.Response) { setErrorCode(resp, code) })
+	return answer(req, func(resp kmsg.Response) {
+		out := resp.(*kmsg.ConsumerGroupHeartbeatResponse)
+		out.ErrorCode, out.ErrorMessage = code, msg
+	})
 }
 
-// checkOffsetCommit needs Read on the group (else every partition gets
+// OffsetCommit needs Read on the group (else every partition gets
 // 30), then Read on each topic.
-func checkOffsetCommit(c *Context, req kmsg.Request) Verdict {
+func OffsetCommit(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.OffsetCommitRequest)
-	if !c.Check.Authorize(ResourceGroup, r.Group, OpRead) {
+	if !c.Check.Authorize(authz.ResourceGroup, r.Group, authz.OpRead) {
 		return answer(req, func(resp kmsg.Response) {
 			mergeOffsetCommit(resp.(*kmsg.OffsetCommitResponse), r.Topics, nil, errGroup)
 		})
 	}
-	codes, kept, denied := splitTopics(c, r.Topics, OpRead, func(t *kmsg.OffsetCommitRequestTopic) (string, [16]byte) { return t.Topic, t.TopicID })
+	codes, kept, denied := splitTopics(c, r.Topics, authz.OpRead, func(t *kmsg.OffsetCommitRequestTopic) (string, [16]byte) { return t.Topic, t.TopicID })
 	r.Topics = kept
 	return partialVerdict(req, len(denied) > 0, len(kept) > 0, func(resp kmsg.Response) {
 		mergeOffsetCommit(resp.(*kmsg.OffsetCommitResponse), denied, codes, errTopic)
@@ -77,17 +110,17 @@ func mergeOffsetCommit(out *kmsg.OffsetCommitResponse, topics []kmsg.OffsetCommi
 	}
 }
 
-// checkOffsetFetch needs Describe on each group and on each topic. A
+// OffsetFetch needs Describe on each group and on each topic. A
 // request for all of a group's topics is filtered.
-func checkOffsetFetch(c *Context, req kmsg.Request) Verdict {
+func OffsetFetch(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.OffsetFetchRequest)
 	if r.Version < 8 {
-		return checkOffsetFetchSingle(c, r)
+		return offsetFetchSingle(c, r)
 	}
 	var filterAll map[string]bool                                   // groups asking for all their topics
 	var deniedTopics map[string][]kmsg.OffsetFetchRequestGroupTopic // by group
 	kept, denied := split(r.Groups, func(g *kmsg.OffsetFetchRequestGroup) bool {
-		if !c.Check.Authorize(ResourceGroup, g.Group, OpDescribe) {
+		if !c.Check.Authorize(authz.ResourceGroup, g.Group, authz.OpDescribe) {
 			return false
 		}
 		if g.Topics == nil {
@@ -99,7 +132,7 @@ func checkOffsetFetch(c *Context, req kmsg.Request) Verdict {
 		}
 		var d []kmsg.OffsetFetchRequestGroupTopic
 		g.Topics, d = split(g.Topics, func(t *kmsg.OffsetFetchRequestGroupTopic) bool {
-			return c.topicCode(t.Topic, t.TopicID, OpDescribe) == 0
+			return c.topicCode(t.Topic, t.TopicID, authz.OpDescribe) == 0
 		})
 		if len(d) > 0 {
 			if deniedTopics == nil {
@@ -110,7 +143,7 @@ func checkOffsetFetch(c *Context, req kmsg.Request) Verdict {
 		return true
 	})
 	if len(denied) == 0 && deniedTopics == nil && filterAll == nil {
-		return Verdict{}
+		return Forward()
 	}
 	r.Groups = kept
 	merge := func(resp kmsg.Response) {
@@ -129,7 +162,7 @@ func checkOffsetFetch(c *Context, req kmsg.Request) Verdict {
 			if filterAll[g.Group] {
 				g.Topics, _ = split(g.Topics, func(t *kmsg.OffsetFetchResponseGroupTopic) bool {
 					n, ok := c.topicName(t.Topic, t.TopicID)
-					return ok && c.Check.Filter(ResourceTopic, n, OpDescribe)
+					return ok && c.Check.Visible(authz.ResourceTopic, n, authz.OpDescribe)
 				})
 			}
 			for _, t := range deniedTopics[g.Group] {
@@ -152,12 +185,12 @@ func checkOffsetFetch(c *Context, req kmsg.Request) Verdict {
 	if len(kept) == 0 {
 		return answer(req, merge)
 	}
-	return Verdict{Edited: len(denied) > 0 || deniedTopics != nil, Patch: merge}
+	return forwardWith(len(denied) > 0 || deniedTopics != nil, merge)
 }
 
-// checkOffsetFetchSingle is OffsetFetch before version 8: one group.
-func checkOffsetFetchSingle(c *Context, r *kmsg.OffsetFetchRequest) Verdict {
-	if !c.Check.Authorize(ResourceGroup, r.Group, OpDescribe) {
+// offsetFetchSingle is OffsetFetch before version 8: one group.
+func offsetFetchSingle(c *Client, r *kmsg.OffsetFetchRequest) Verdict {
+	if !c.Check.Authorize(authz.ResourceGroup, r.Group, authz.OpDescribe) {
 		return answer(r, func(resp kmsg.Response) {
 			out := resp.(*kmsg.OffsetFetchResponse)
 			out.ErrorCode = errGroup
@@ -175,18 +208,18 @@ func checkOffsetFetchSingle(c *Context, r *kmsg.OffsetFetchRequest) Verdict {
 		})
 	}
 	if r.Topics == nil {
-		return Verdict{Patch: func(resp kmsg.Response) {
+		return ForwardPatched(func(resp kmsg.Response) {
 			out := resp.(*kmsg.OffsetFetchResponse)
 			out.Topics, _ = split(out.Topics, func(t *kmsg.OffsetFetchResponseTopic) bool {
-				return c.Check.Filter(ResourceTopic, t.Topic, OpDescribe)
+				return c.Check.Visible(authz.ResourceTopic, t.Topic, authz.OpDescribe)
 			})
-		}}
+		})
 	}
 	kept, denied := split(r.Topics, func(t *kmsg.OffsetFetchRequestTopic) bool {
-		return c.Check.Authorize(ResourceTopic, t.Topic, OpDescribe)
+		return c.Check.Authorize(authz.ResourceTopic, t.Topic, authz.OpDescribe)
 	})
 	if len(denied) == 0 {
-		return Verdict{}
+		return Forward()
 	}
 	r.Topics = kept
 	merge := func(resp kmsg.Response) {
@@ -205,31 +238,31 @@ func checkOffsetFetchSingle(c *Context, r *kmsg.OffsetFetchRequest) Verdict {
 	if len(kept) == 0 {
 		return answer(r, merge)
 	}
-	return Verdict{Edited: true, Patch: merge}
+	return ForwardEdited(merge)
 }
 
 // coordinatorResource is what a FindCoordinator key type names, and the
 // code of a denial.
 var coordinatorResource = map[int8]struct {
-	rt   ResourceType
+	rt   authz.ResourceType
 	code int16
 }{
-	0: {ResourceGroup, errGroup},
-	1: {ResourceTransactionalID, errTxnID},
+	0: {authz.ResourceGroup, errGroup},
+	1: {authz.ResourceTransactionalID, errTxnID},
 }
 
-// checkFindCoordinator needs Describe on the group or transactional id.
-func checkFindCoordinator(c *Context, req kmsg.Request) Verdict {
+// FindCoordinator needs Describe on the group or transactional id.
+func FindCoordinator(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.FindCoordinatorRequest)
 	res, known := coordinatorResource[r.CoordinatorType]
 	code := res.code
 	if !known {
 		code = kerr.InvalidRequest.Code // share groups are not supported
 	}
-	allowed := func(key string) bool { return known && c.Check.Authorize(res.rt, key, OpDescribe) }
+	allowed := func(key string) bool { return known && c.Check.Authorize(res.rt, key, authz.OpDescribe) }
 	if r.Version < 4 {
 		if allowed(r.CoordinatorKey) {
-			return Verdict{}
+			return Forward()
 		}
 		return answer(req, func(resp kmsg.Response) {
 			out := resp.(*kmsg.FindCoordinatorResponse)
@@ -248,10 +281,10 @@ func checkFindCoordinator(c *Context, req kmsg.Request) Verdict {
 	})
 }
 
-// checkDescribeGroups needs Describe on each group.
-func checkDescribeGroups(c *Context, req kmsg.Request) Verdict {
+// DescribeGroups needs Describe on each group.
+func DescribeGroups(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.DescribeGroupsRequest)
-	kept, denied := split(r.Groups, func(g *string) bool { return c.Check.Authorize(ResourceGroup, *g, OpDescribe) })
+	kept, denied := split(r.Groups, func(g *string) bool { return c.Check.Authorize(authz.ResourceGroup, *g, authz.OpDescribe) })
 	r.Groups = kept
 	ops := r.Version >= 3 && r.IncludeAuthorizedOperations
 	merge := func(resp kmsg.Response) {
@@ -259,7 +292,7 @@ func checkDescribeGroups(c *Context, req kmsg.Request) Verdict {
 		if ops {
 			for i := range out.Groups {
 				if g := &out.Groups[i]; g.ErrorCode == 0 {
-					g.AuthorizedOperations = authorizedOperations(c.Check, ResourceGroup, g.Group)
+					g.AuthorizedOperations = authorizedOperations(c.Check, authz.ResourceGroup, g.Group)
 				}
 			}
 		}
@@ -275,19 +308,30 @@ func checkDescribeGroups(c *Context, req kmsg.Request) Verdict {
 	return patchedVerdict(req, len(denied) > 0, len(kept) > 0, merge)
 }
 
-// checkConsumerGroupDescribe needs Describe on each group (KIP-848).
-func checkConsumerGroupDescribe(c *Context, req kmsg.Request) Verdict {
+// ConsumerGroupDescribe needs Describe on each group (KIP-848). As on a
+// broker, a group whose members' current or target assignments name a
+// topic the principal cannot describe is answered TOPIC_AUTHORIZATION_FAILED
+// without its members: the broker assigned them on behalf of other
+// principals.
+func ConsumerGroupDescribe(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.ConsumerGroupDescribeRequest)
-	kept, denied := split(r.Groups, func(g *string) bool { return c.Check.Authorize(ResourceGroup, *g, OpDescribe) })
+	kept, denied := split(r.Groups, func(g *string) bool { return c.Check.Authorize(authz.ResourceGroup, *g, authz.OpDescribe) })
 	r.Groups = kept
 	ops := r.IncludeAuthorizedOperations
 	merge := func(resp kmsg.Response) {
 		out := resp.(*kmsg.ConsumerGroupDescribeResponse)
-		if ops {
-			for i := range out.Groups {
-				if g := &out.Groups[i]; g.ErrorCode == 0 {
-					g.AuthorizedOperations = authorizedOperations(c.Check, ResourceGroup, g.Group)
-				}
+		for i := range out.Groups {
+			g := &out.Groups[i]
+			if !c.assignmentsVisible(g) {
+				hidden := kmsg.NewConsumerGroupDescribeResponseGroup()
+				hidden.Group, hidden.ErrorCode = g.Group, errTopic
+				hidden.ErrorMessage = strp("The group has described topic(s) that the client is not authorized to describe.")
+				hidden.Members = []kmsg.ConsumerGroupDescribeResponseGroupMember{}
+				*g = hidden
+				continue
+			}
+			if ops && g.ErrorCode == 0 {
+				g.AuthorizedOperations = authorizedOperations(c.Check, authz.ResourceGroup, g.Group)
 			}
 		}
 		for _, g := range denied {
@@ -296,30 +340,47 @@ func checkConsumerGroupDescribe(c *Context, req kmsg.Request) Verdict {
 			out.Groups = append(out.Groups, rg)
 		}
 	}
-	if !ops {
-		return partialVerdict(req, len(denied) > 0, len(kept) > 0, merge)
-	}
 	return patchedVerdict(req, len(denied) > 0, len(kept) > 0, merge)
 }
 
-// checkListGroups lists every group to a principal that may describe the
-// cluster, and otherwise only the groups it may describe. It never fails.
-func checkListGroups(c *Context, _ kmsg.Request) Verdict {
-	if c.Check.Filter(ResourceCluster, ClusterName, OpDescribe) {
-		return Verdict{}
+// assignmentsVisible reports whether the principal may describe every
+// topic of the group's members' current and target assignments.
+func (c *Client) assignmentsVisible(g *kmsg.ConsumerGroupDescribeResponseGroup) bool {
+	for i := range g.Members {
+		m := &g.Members[i]
+		for _, a := range [...]*kmsg.Assignment{&m.Assignment, &m.TargetAssignment} {
+			for _, tp := range a.TopicPartitions {
+				name, ok := tp.Topic, true
+				if name == "" {
+					name, ok = c.topicName("", tp.TopicID)
+				}
+				if !ok || !c.Check.Visible(authz.ResourceTopic, name, authz.OpDescribe) {
+					return false
+				}
+			}
+		}
 	}
-	return Verdict{Patch: func(resp kmsg.Response) {
-		out := resp.(*kmsg.ListGroupsResponse)
-		out.Groups, _ = split(out.Groups, func(g *kmsg.ListGroupsResponseGroup) bool {
-			return c.Check.Filter(ResourceGroup, g.Group, OpDescribe)
-		})
-	}}
+	return true
 }
 
-// checkDeleteGroups needs Delete on each group.
-func checkDeleteGroups(c *Context, req kmsg.Request) Verdict {
+// ListGroups lists every group to a principal that may describe the
+// cluster, and otherwise only the groups it may describe. It never fails.
+func ListGroups(c *Client, _ kmsg.Request) Verdict {
+	if c.Check.Visible(authz.ResourceCluster, authz.ClusterName, authz.OpDescribe) {
+		return Forward()
+	}
+	return ForwardPatched(func(resp kmsg.Response) {
+		out := resp.(*kmsg.ListGroupsResponse)
+		out.Groups, _ = split(out.Groups, func(g *kmsg.ListGroupsResponseGroup) bool {
+			return c.Check.Visible(authz.ResourceGroup, g.Group, authz.OpDescribe)
+		})
+	})
+}
+
+// DeleteGroups needs Delete on each group.
+func DeleteGroups(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.DeleteGroupsRequest)
-	kept, denied := split(r.Groups, func(g *string) bool { return c.Check.Authorize(ResourceGroup, *g, OpDelete) })
+	kept, denied := split(r.Groups, func(g *string) bool { return c.Check.Authorize(authz.ResourceGroup, *g, authz.OpDelete) })
 	r.Groups = kept
 	return partialVerdict(req, len(denied) > 0, len(kept) > 0, func(resp kmsg.Response) {
 		out := resp.(*kmsg.DeleteGroupsResponse)
@@ -331,14 +392,14 @@ func checkDeleteGroups(c *Context, req kmsg.Request) Verdict {
 	})
 }
 
-// checkOffsetDelete needs Delete on the group, then Read on each topic.
-func checkOffsetDelete(c *Context, req kmsg.Request) Verdict {
+// OffsetDelete needs Delete on the group, then Read on each topic.
+func OffsetDelete(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.OffsetDeleteRequest)
-	if !c.Check.Authorize(ResourceGroup, r.Group, OpDelete) {
+	if !c.Check.Authorize(authz.ResourceGroup, r.Group, authz.OpDelete) {
 		return answer(req, func(resp kmsg.Response) { resp.(*kmsg.OffsetDeleteResponse).ErrorCode = errGroup })
 	}
 	kept, denied := split(r.Topics, func(t *kmsg.OffsetDeleteRequestTopic) bool {
-		return c.Check.Authorize(ResourceTopic, t.Topic, OpRead)
+		return c.Check.Authorize(authz.ResourceTopic, t.Topic, authz.OpRead)
 	})
 	r.Topics = kept
 	return partialVerdict(req, len(denied) > 0, len(kept) > 0, func(resp kmsg.Response) {
