@@ -79,6 +79,7 @@ func (r aclRule) config(principal string) config.ACL {
 	op := map[kmsg.ACLOperation]string{
 		kmsg.ACLOperationRead: "read", kmsg.ACLOperationWrite: "write", kmsg.ACLOperationCreate: "create",
 		kmsg.ACLOperationDescribe: "describe", kmsg.ACLOperationAlterConfigs: "alter_configs",
+		kmsg.ACLOperationIdempotentWrite: "idempotent_write",
 	}[r.op]
 	return config.ACL{
 		Principal: principal, Host: "*", ResourceType: lower(r.resource), Name: r.name,
@@ -89,12 +90,14 @@ func (r aclRule) config(principal string) config.ACL {
 // cmpPath is one way to the broker: alice directly, or the service account
 // through the proxy.
 type cmpPath struct {
-	cl        *kgo.Client // the principal's client; it knows the brokers
-	opts      []kgo.Opt   // seed brokers and login, for more clients
-	node      int32
-	ids       map[string][16]byte
-	bootstrap string            // for the Java client
-	javaProps map[string]string // login, for the Java client
+	cl         *kgo.Client // the principal's client; it knows the brokers
+	admin      *kgo.Client // the broker's super user, straight at it: another principal
+	adminSeeds []string    // the broker's address for more such clients
+	opts       []kgo.Opt   // seed brokers and login, for more clients
+	node       int32
+	ids        map[string][16]byte
+	bootstrap  string            // for the Java client
+	javaProps  map[string]string // login, for the Java client
 }
 
 // client is a new client of the path's principal, closed with the test.
@@ -136,7 +139,7 @@ func answer[R kmsg.Response](ctx context.Context, p *cmpPath, req kmsg.Request, 
 }
 
 func franzGoSteps() []cmpStep {
-	return []cmpStep{
+	steps := []cmpStep{
 		{"produce to allowed, DENY-listed, describe-only and unlisted topics in one request",
 			"ok-blocked/0=TOPIC_AUTHORIZATION_FAILED ok-orders/0=OK secret/0=TOPIC_AUTHORIZATION_FAILED visible/0=TOPIC_AUTHORIZATION_FAILED",
 			func(ctx context.Context, t *testing.T, p *cmpPath) string {
@@ -576,8 +579,11 @@ func franzGoSteps() []cmpStep {
 				slices.Sort(out)
 				return strings.Join(out, " ")
 			}},
-		// The steps that would change the cluster if the proxy let them
-		// through come last.
+	}
+	steps = append(steps, principalSteps()...)
+	// The steps that would change the cluster if the proxy let them
+	// through come last.
+	return append(steps, []cmpStep{
 		{"delete groups and group offsets",
 			"groups=grp-denied=GROUP_AUTHORIZATION_FAILED,grp-ok=GROUP_AUTHORIZATION_FAILED offsets=GROUP_AUTHORIZATION_FAILED",
 			func(ctx context.Context, t *testing.T, p *cmpPath) string {
@@ -644,7 +650,7 @@ func franzGoSteps() []cmpStep {
 					return out
 				})
 			}},
-	}
+	}...)
 }
 
 // offsetFetch fetches the committed offset of partition 0 of each topic
@@ -815,7 +821,7 @@ func startComparisonBroker(t *testing.T) (*harness.Cluster, *cmpPath) {
 	}
 
 	create := kmsg.NewPtrCreateACLsRequest()
-	for _, r := range comparisonACLs {
+	for _, r := range append(comparisonACLs, principalACLs...) {
 		create.Creations = append(create.Creations, r.creation("User:"+cmpUser))
 	}
 	resp, err := create.RequestWith(ctx, admin)
@@ -824,7 +830,7 @@ func startComparisonBroker(t *testing.T) (*harness.Cluster, *cmpPath) {
 	}
 	for i, r := range resp.Results {
 		if r.ErrorCode != 0 {
-			t.Fatalf("create ACL %+v on the broker: %s", comparisonACLs[i], errName(r.ErrorCode))
+			t.Fatalf("create ACL %+v on the broker: %s", append(comparisonACLs, principalACLs...)[i], errName(r.ErrorCode))
 		}
 	}
 
@@ -849,7 +855,7 @@ func startComparisonBroker(t *testing.T) (*harness.Cluster, *cmpPath) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return c, &cmpPath{
-		cl: cl, opts: login, node: c.NodeIDs[0], ids: ids,
+		cl: cl, admin: admin, adminSeeds: c.Bootstrap, opts: login, node: c.NodeIDs[0], ids: ids,
 		bootstrap: c.SASLBootstrap[0], javaProps: clients.JavaPlainProps(cmpUser, alicePassword),
 	}
 }
@@ -865,14 +871,15 @@ func TestProxyAuthorizationMatchesTheBrokersAuthorizer(t *testing.T) {
 	ap := startAuthProxy(t, c.SASLBootstrap, func(cfg *config.Config) {
 		cfg.Upstream.SASL = &config.SASL{Mechanism: config.MechanismPlain, Username: c.SASLUser, Password: c.SASLPassword}
 		var acls []config.ACL
-		for _, r := range comparisonACLs {
+		for _, r := range append(comparisonACLs, principalACLs...) {
 			acls = append(acls, r.config("User:"+account))
 		}
 		cfg.Authorization = config.Authorization{ACLs: acls}
 	})
 	sa := ap.addPrincipal(t, account)
 	proxied := &cmpPath{
-		cl: loginClient(t, ap, sa.login()), opts: []kgo.Opt{kgo.SeedBrokers(ap.srv.BootstrapAddr()), sa.login()},
+		cl: loginClient(t, ap, sa.login()), admin: direct.admin, adminSeeds: direct.adminSeeds,
+		opts: []kgo.Opt{kgo.SeedBrokers(ap.srv.BootstrapAddr()), sa.login()},
 		node: c.NodeIDs[0], ids: direct.ids,
 		bootstrap: ap.srv.BootstrapAddr(), javaProps: clients.JavaPlainProps(sa.key, sa.secret),
 	}
