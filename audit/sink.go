@@ -2,8 +2,8 @@
 // 1.0 JSON, one event per line, to standard output or a file.
 //
 // Each event kind is a data type, a CloudEvents type string and one Sink
-// method that calls emit; authorization events, for instance, would be
-// added beside authentication.go in the same way.
+// method that calls emit, in a file of its own: authentication.go and
+// authorization.go.
 package audit
 
 import (

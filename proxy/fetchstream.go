@@ -19,7 +19,7 @@ import (
 // whole and rewritten at its original size.
 
 // fetchWalkVersions is the range of Fetch response versions whose layout
-// walkFetch knows: flexible, with topic ids, partitions as below. A test
+// the fetchWalker knows: flexible, with topic ids, partitions as below. A test
 // fails if the API table ever allows a Fetch version outside it.
 const (
 	fetchWalkMinVersion = 13
