@@ -20,7 +20,6 @@ import (
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/audit"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/oauth"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/pool"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/store"
 )
 
@@ -30,8 +29,8 @@ const lastUsedFlushInterval = 10 * time.Second
 
 // Options configure an Authenticator.
 type Options struct {
-	// Config is the validated, normalized configuration.
-	Config *config.Config
+	// Config is the credentials and login rules.
+	Config Config
 	// ClusterID returns the cluster id keys are scoped to and
 	// logicalCluster must name; "" while it is not known yet.
 	ClusterID func() string
@@ -51,12 +50,13 @@ type Authenticator struct {
 	oauthM    *oauth.Metrics
 	clusterID func() string
 	throttle  *throttle
+	now       func() time.Time // time.Now, but for tests
 
 	dir atomic.Pointer[directory]
 
 	// mu guards what rebuilding the directory needs, and the sessions.
 	mu        sync.Mutex
-	cfg       *config.Config
+	cfg       Config
 	state     *store.State
 	providers map[string]*providerHandle // by name
 	ctx       context.Context            // set by Start; providers run in it
@@ -69,14 +69,14 @@ type Authenticator struct {
 }
 
 type providerHandle struct {
-	cfg    config.OIDCProvider
+	cfg    Provider
 	p      *oauth.Provider
 	cancel context.CancelFunc
 }
 
-// New builds an Authenticator from the configuration's auth sections. It
-// does no network or file I/O beyond reading CA files; Start begins
-// watching the state file and fetching identity provider keys.
+// New builds an Authenticator from o.Config. It does no network or file
+// I/O beyond reading CA files; Start begins watching the state file and
+// fetching identity provider keys.
 func New(o Options) (*Authenticator, error) {
 	a := &Authenticator{
 		log:       o.Log,
@@ -88,6 +88,7 @@ func New(o Options) (*Authenticator, error) {
 		sessions:  map[*Session]struct{}{},
 		lastUsed:  map[string]time.Time{},
 		throttle:  newThrottle(),
+		now:       time.Now,
 	}
 	if a.log == nil {
 		a.log = zap.NewNop()
@@ -112,8 +113,8 @@ func (a *Authenticator) Start(ctx context.Context) {
 	for _, h := range a.providers {
 		a.startProvider(h)
 	}
-	stateFile := a.cfg.APIKeys.StateFile
-	poll := a.cfg.APIKeys.StatePollInterval.D()
+	stateFile := a.cfg.StateFile
+	poll := a.cfg.StatePollInterval
 	a.mu.Unlock()
 	if stateFile == "" {
 		return
@@ -153,10 +154,10 @@ func (a *Authenticator) stateChanged(stateFile string) func(*store.State, error)
 // ended), with the last API key use times written.
 func (a *Authenticator) Wait() { a.wg.Wait() }
 
-// Reload replaces the configuration's credentials (accounts, keys,
-// providers, pools, mechanisms) and session settings. Sessions whose
+// Reload replaces the credentials (accounts, keys, providers, pools,
+// mechanisms) and login rules; the state file's path stays. Sessions whose
 // credential is gone are closed.
-func (a *Authenticator) Reload(cfg *config.Config) error {
+func (a *Authenticator) Reload(cfg Config) error {
 	a.mu.Lock()
 	st := a.state
 	a.mu.Unlock()
@@ -164,21 +165,21 @@ func (a *Authenticator) Reload(cfg *config.Config) error {
 }
 
 // apply builds and installs a directory from cfg and st.
-func (a *Authenticator) apply(cfg *config.Config, st *store.State, revoke bool) error {
+func (a *Authenticator) apply(cfg Config, st *store.State, revoke bool) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	keys, accounts, warnings := buildKeys(&cfg.APIKeys, st)
+	keys, accounts, warnings := buildKeys(cfg, st)
 	for _, w := range warnings {
 		a.log.Warn("api key skipped", zap.Error(w))
 	}
-	providers, err := a.syncProviders(cfg.OIDC)
+	providers, err := a.syncProviders(cfg.Providers, cfg.MaxTokenBytes)
 	if err != nil {
 		a.metrics.reloads.WithLabelValues("error").Inc()
 		return err
 	}
 	var pools []*pool.Pool
-	for _, pc := range cfg.OIDC.IdentityPools {
-		p, err := pool.Compile(pool.Config{ID: pc.ID, Provider: pc.Provider, IdentityClaim: pc.IdentityClaim, Filter: pc.Filter})
+	for _, pc := range cfg.Pools {
+		p, err := pool.Compile(pc)
 		if err != nil {
 			a.metrics.reloads.WithLabelValues("error").Inc()
 			return fmt.Errorf("identity pool %s: %w", pc.ID, err)
@@ -191,15 +192,24 @@ func (a *Authenticator) apply(cfg *config.Config, st *store.State, revoke bool) 
 		providers:   providers,
 		pools:       pool.NewSet(pools),
 		mechanisms:  map[string][]string{},
-		clusterID:   cfg.Authentication.ClusterID,
-		maxLifetime: cfg.Authentication.MaxSessionLifetime.D(),
-		delay:       cfg.Authentication.FailureDelay.D(),
+		clusterID:   cfg.ClusterID,
+		maxLifetime: cfg.MaxSessionLifetime,
+		delay:       cfg.FailureDelay,
 	}
-	for _, l := range cfg.Listeners() {
-		d.mechanisms[l.Name] = slices.Clone(l.SASLMechanisms)
+	for name, mechs := range cfg.Listeners {
+		for _, m := range mechs {
+			if mechanisms[m] == nil {
+				a.metrics.reloads.WithLabelValues("error").Inc()
+				return fmt.Errorf("listener %s: SASL mechanism %q is not supported", name, m)
+			}
+		}
+		d.mechanisms[name] = slices.Clone(mechs)
+	}
+	if a.cfg.StateFile != "" {
+		cfg.StateFile, cfg.StatePollInterval = a.cfg.StateFile, a.cfg.StatePollInterval // read at Start only
 	}
 	a.cfg, a.state = cfg, st
-	a.throttle.configure(cfg.Authentication.FailureWindow.D(), cfg.Authentication.MaxFailuresPerSource, cfg.Authentication.MaxFailuresPerKey)
+	a.throttle.configure(cfg.Limits)
 	a.dir.Store(d)
 	a.metrics.reloads.WithLabelValues("ok").Inc()
 	if revoke {
@@ -211,10 +221,10 @@ func (a *Authenticator) apply(cfg *config.Config, st *store.State, revoke bool) 
 // syncProviders keeps running providers whose configuration is unchanged,
 // creates new ones and stops removed ones. It returns the providers by
 // issuer.
-func (a *Authenticator) syncProviders(cfg config.OIDC) (map[string]*oauth.Provider, error) {
+func (a *Authenticator) syncProviders(cfg []Provider, maxTokenBytes int) (map[string]*oauth.Provider, error) {
 	next := map[string]*providerHandle{}
 	byIssuer := map[string]*oauth.Provider{}
-	for _, pc := range cfg.Providers {
+	for _, pc := range cfg {
 		if old, ok := a.providers[pc.Name]; ok && reflect.DeepEqual(old.cfg, pc) {
 			next[pc.Name] = old
 			byIssuer[pc.Issuer] = old.p
@@ -229,11 +239,11 @@ func (a *Authenticator) syncProviders(cfg config.OIDC) (map[string]*oauth.Provid
 			Issuer:                 pc.Issuer,
 			JWKSURI:                pc.JWKSURI,
 			Audiences:              pc.Audiences,
-			ClockSkew:              pc.ClockSkew.D(),
+			ClockSkew:              pc.ClockSkew,
 			Algorithms:             pc.Algorithms,
-			JWKSRefresh:            pc.JWKSRefresh.D(),
-			JWKSMinRefreshInterval: pc.JWKSMinRefreshInterval.D(),
-			MaxTokenBytes:          cfg.MaxTokenBytes,
+			JWKSRefresh:            pc.JWKSRefresh,
+			JWKSMinRefreshInterval: pc.JWKSMinRefreshInterval,
+			MaxTokenBytes:          maxTokenBytes,
 			HTTPClient:             client,
 		}, a.log, a.oauthM)
 		if err != nil {

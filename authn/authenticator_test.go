@@ -16,7 +16,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/pool"
 )
 
 const testCluster = "cluster-test"
@@ -37,39 +37,38 @@ func newTestKey(t testing.TB, account, cluster string) testKey {
 	return testKey{id, secret, account, cluster}
 }
 
-func (k testKey) config(t testing.TB) config.APIKey {
+func (k testKey) config(t testing.TB) Key {
 	t.Helper()
 	h, err := apikey.HashSecret(k.secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return config.APIKey{ID: k.id, SecretHash: h, Account: k.account, Cluster: k.cluster}
+	return Key{ID: k.id, SecretHash: h, Account: k.account, Cluster: k.cluster}
 }
 
 func (k testKey) plain() []byte { return []byte("\x00" + k.id + "\x00" + k.secret) }
 
-// testConfig is a valid sasl configuration with the given keys on accounts
-// sa-one and sa-two.
-func testConfig(t testing.TB, keys ...testKey) *config.Config {
+// testListener is the listener of the test configurations.
+const testListener = "default"
+
+// testConfig is a configuration offering PLAIN with the given keys on
+// accounts sa-one and sa-two, with the proxy's default limits and no
+// failure delay.
+func testConfig(t testing.TB, keys ...testKey) Config {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Upstream.Bootstrap = []string{"127.0.0.1:9"}
-	cfg.Authentication.FailureDelay = 0
-	cfg.APIKeys.Accounts = []config.Account{{ID: "sa-one"}, {ID: "sa-two"}}
+	cfg := Config{
+		Listeners: map[string][]string{testListener: {MechanismPlain}},
+		Limits:    Limits{Window: time.Minute, PerSource: 30, PerCredential: 10, PerSecond: 200},
+		Accounts:  []string{"sa-one", "sa-two"},
+	}
 	for _, k := range keys {
-		cfg.APIKeys.Keys = append(cfg.APIKeys.Keys, k.config(t))
+		cfg.Keys = append(cfg.Keys, k.config(t))
 	}
 	return cfg
 }
 
-func newTestAuthenticator(t testing.TB, cfg *config.Config) *Authenticator {
+func newTestAuthenticator(t testing.TB, cfg Config) *Authenticator {
 	t.Helper()
-	if problems := cfg.Validate(); len(problems) > 0 {
-		t.Fatalf("test configuration: %v", problems)
-	}
-	if err := cfg.Normalize(); err != nil {
-		t.Fatal(err)
-	}
 	a, err := New(Options{Config: cfg, ClusterID: func() string { return testCluster }})
 	if err != nil {
 		t.Fatal(err)
@@ -82,8 +81,8 @@ func newTestAuthenticator(t testing.TB, cfg *config.Config) *Authenticator {
 
 // login runs a handshake and one authenticate step.
 func login(s *Session, mech string, version int16, msg []byte) Step {
-	if _, ok := s.Handshake(mech); !ok {
-		return Step{Failed: true, Message: "handshake refused"}
+	if _, code := s.Handshake(context.Background(), mech); code != CodeOK {
+		return Step{Failed: true, Code: code, Message: "handshake refused"}
 	}
 	return s.Authenticate(context.Background(), version, msg)
 }
@@ -117,22 +116,22 @@ func TestPlainLogin(t *testing.T) {
 		{"malformed message", []byte("no separators"), "", ReasonMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := a.NewSession(config.DefaultListenerName, "192.0.2.1:5000", nil)
+			s := a.NewSession(testListener, "192.0.2.1:5000", nil)
 			defer s.Close()
-			step := login(s, config.ClientPlain, 1, tc.msg)
+			step := login(s, MechanismPlain, 1, tc.msg)
 			if tc.principal != "" {
 				if !step.Complete || s.Identity().Principal != tc.principal {
 					t.Fatalf("step %+v, identity %+v; want %s", step, s.Identity(), tc.principal)
 				}
 				return
 			}
-			if !step.Failed || step.Message != msgPlainFailed || step.Code != CodeAuthenticationFailed {
+			if !step.Failed || step.Message != plain.failure || step.Code != CodeAuthenticationFailed {
 				t.Fatalf("step %+v; want a generic failure", step)
 			}
 			if s.Authenticated() {
 				t.Fatal("authenticated after a failure")
 			}
-			if got := counterValue(t, a, config.ClientPlain, outcomeFailure, tc.reason); got < 1 {
+			if got := counterValue(t, a, MechanismPlain, outcomeFailure, tc.reason); got < 1 {
 				t.Errorf("no failure counted with reason %s", tc.reason)
 			}
 		})
@@ -168,18 +167,23 @@ func counterValue(t testing.TB, a *Authenticator, mech, outcome, reason string) 
 func TestHandshake(t *testing.T) {
 	k := newTestKey(t, "sa-one", testCluster)
 	a := newTestAuthenticator(t, testConfig(t, k))
-	s := a.NewSession(config.DefaultListenerName, "192.0.2.1:5000", nil)
+	ctx := context.Background()
+	s := a.NewSession(testListener, "192.0.2.1:5000", nil)
 	defer s.Close()
-	if enabled, ok := s.Handshake("SCRAM-SHA-512"); ok || strings.Join(enabled, ",") != "PLAIN" {
-		t.Fatalf("SCRAM accepted, or the enabled list is wrong: %v %v", enabled, ok)
+	if enabled, code := s.Handshake(ctx, "SCRAM-SHA-512"); code != CodeUnsupportedMechanism || strings.Join(enabled, ",") != "PLAIN" {
+		t.Fatalf("SCRAM accepted, or the enabled list is wrong: %v %v", enabled, code)
 	}
-	if step := s.Authenticate(context.Background(), 1, k.plain()); !step.Failed || step.Code != CodeIllegalState {
+	s = a.NewSession(testListener, "192.0.2.1:5001", nil)
+	defer s.Close()
+	if step := s.Authenticate(ctx, 1, k.plain()); !step.Failed || step.Code != CodeIllegalState {
 		t.Fatalf("authenticate without a handshake: %+v", step)
 	}
-	if step := login(s, config.ClientPlain, 1, k.plain()); !step.Complete {
+	s = a.NewSession(testListener, "192.0.2.1:5002", nil)
+	defer s.Close()
+	if step := login(s, MechanismPlain, 1, k.plain()); !step.Complete {
 		t.Fatalf("login: %+v", step)
 	}
-	if _, ok := s.Handshake(config.ClientOAuthBearer); ok {
+	if _, code := s.Handshake(ctx, MechanismOAuthBearer); code == CodeOK {
 		t.Fatal("re-authentication with another mechanism accepted")
 	}
 }
@@ -189,30 +193,30 @@ func TestReauthenticationKeepsThePrincipal(t *testing.T) {
 	rotated := newTestKey(t, "sa-one", testCluster)
 	two := newTestKey(t, "sa-two", testCluster)
 	cfg := testConfig(t, one, rotated, two)
-	cfg.Authentication.MaxSessionLifetime = config.Duration(time.Minute)
+	cfg.MaxSessionLifetime = time.Minute
 	a := newTestAuthenticator(t, cfg)
-	s := a.NewSession(config.DefaultListenerName, "192.0.2.1:5000", nil)
+	s := a.NewSession(testListener, "192.0.2.1:5000", nil)
 	defer s.Close()
-	step := login(s, config.ClientPlain, 1, one.plain())
+	step := login(s, MechanismPlain, 1, one.plain())
 	if !step.Complete || step.Lifetime != time.Minute {
 		t.Fatalf("login: %+v", step)
 	}
 	if s.Expired(time.Now()) || !s.Expired(time.Now().Add(61*time.Second)) {
 		t.Fatal("session deadline is not the configured lifetime")
 	}
-	if step := login(s, config.ClientPlain, 1, rotated.plain()); !step.Complete {
+	if step := login(s, MechanismPlain, 1, rotated.plain()); !step.Complete {
 		t.Fatalf("re-authentication with another key of the same account: %+v", step)
 	}
-	step = login(s, config.ClientPlain, 1, two.plain())
+	step = login(s, MechanismPlain, 1, two.plain())
 	if !step.Failed || step.Message != msgReauthFailed {
 		t.Fatalf("re-authentication as another principal: %+v", step)
 	}
 
 	// SaslAuthenticate v0 cannot re-authenticate: no lifetime is reported
 	// or enforced.
-	s0 := a.NewSession(config.DefaultListenerName, "192.0.2.1:5001", nil)
+	s0 := a.NewSession(testListener, "192.0.2.1:5001", nil)
 	defer s0.Close()
-	if step := login(s0, config.ClientPlain, 0, one.plain()); !step.Complete || step.Lifetime != 0 || s0.Expired(time.Now().Add(time.Hour)) {
+	if step := login(s0, MechanismPlain, 0, one.plain()); !step.Complete || step.Lifetime != 0 || s0.Expired(time.Now().Add(time.Hour)) {
 		t.Fatalf("v0 login: %+v", step)
 	}
 }
@@ -223,17 +227,14 @@ func TestRemovedKeyClosesItsSessions(t *testing.T) {
 	cfg := testConfig(t, keep, drop)
 	a := newTestAuthenticator(t, cfg)
 	var keptClosed, droppedClosed atomic.Bool
-	sKeep := a.NewSession(config.DefaultListenerName, "192.0.2.1:1", func() { keptClosed.Store(true) })
-	sDrop := a.NewSession(config.DefaultListenerName, "192.0.2.1:2", func() { droppedClosed.Store(true) })
+	sKeep := a.NewSession(testListener, "192.0.2.1:1", func() { keptClosed.Store(true) })
+	sDrop := a.NewSession(testListener, "192.0.2.1:2", func() { droppedClosed.Store(true) })
 	defer sKeep.Close()
 	defer sDrop.Close()
-	if !login(sKeep, config.ClientPlain, 1, keep.plain()).Complete || !login(sDrop, config.ClientPlain, 1, drop.plain()).Complete {
+	if !login(sKeep, MechanismPlain, 1, keep.plain()).Complete || !login(sDrop, MechanismPlain, 1, drop.plain()).Complete {
 		t.Fatal("logins failed")
 	}
 	next := testConfig(t, keep)
-	if err := next.Normalize(); err != nil {
-		t.Fatal(err)
-	}
 	if err := a.Reload(next); err != nil {
 		t.Fatal(err)
 	}
@@ -247,58 +248,10 @@ func TestRemovedKeyClosesItsSessions(t *testing.T) {
 	if keptClosed.Load() || sKeep.Revoked() {
 		t.Fatal("the session of the remaining key was closed")
 	}
-	s := a.NewSession(config.DefaultListenerName, "192.0.2.1:3", nil)
+	s := a.NewSession(testListener, "192.0.2.1:3", nil)
 	defer s.Close()
-	if step := login(s, config.ClientPlain, 1, drop.plain()); !step.Failed {
+	if step := login(s, MechanismPlain, 1, drop.plain()); !step.Failed {
 		t.Fatal("the removed key still logs in")
-	}
-}
-
-func TestThrottling(t *testing.T) {
-	k := newTestKey(t, "sa-one", testCluster)
-	cfg := testConfig(t, k)
-	cfg.Authentication.MaxFailuresPerSource = 3
-	cfg.Authentication.MaxFailuresPerKey = 100
-	a := newTestAuthenticator(t, cfg)
-	bad := []byte("\x00" + k.id + "\x00wrong-secret")
-	for i := range 3 {
-		s := a.NewSession(config.DefaultListenerName, "198.51.100.7:1000", nil)
-		if step := login(s, config.ClientPlain, 1, bad); step.Message != msgPlainFailed {
-			t.Fatalf("attempt %d: %+v", i, step)
-		}
-	}
-	s := a.NewSession(config.DefaultListenerName, "198.51.100.7:1001", nil)
-	if step := login(s, config.ClientPlain, 1, k.plain()); step.Message != msgThrottled {
-		t.Fatalf("the right key from a throttled address: %+v", step)
-	}
-	s = a.NewSession(config.DefaultListenerName, "198.51.100.8:1000", nil)
-	defer s.Close()
-	if step := login(s, config.ClientPlain, 1, k.plain()); !step.Complete {
-		t.Fatalf("another address is throttled too: %+v", step)
-	}
-
-	// Per key: failures from many addresses lock the key only.
-	cfg = testConfig(t, k)
-	cfg.Authentication.MaxFailuresPerSource = 100
-	cfg.Authentication.MaxFailuresPerKey = 2
-	a = newTestAuthenticator(t, cfg)
-	for i := range 2 {
-		login(a.NewSession(config.DefaultListenerName, "203.0.113."+string(rune('1'+i))+":1", nil), config.ClientPlain, 1, bad)
-	}
-	if step := login(a.NewSession(config.DefaultListenerName, "203.0.113.9:1", nil), config.ClientPlain, 1, k.plain()); step.Message != msgThrottled {
-		t.Fatalf("a key past its failure limit: %+v", step)
-	}
-}
-
-func TestFailureDelay(t *testing.T) {
-	k := newTestKey(t, "sa-one", testCluster)
-	cfg := testConfig(t, k)
-	cfg.Authentication.FailureDelay = config.Duration(50 * time.Millisecond)
-	a := newTestAuthenticator(t, cfg)
-	start := time.Now()
-	login(a.NewSession(config.DefaultListenerName, "192.0.2.1:1", nil), config.ClientPlain, 1, []byte("\x00"+k.id+"\x00nope"))
-	if time.Since(start) < 50*time.Millisecond {
-		t.Fatal("a failed login was answered before the failure delay")
 	}
 }
 
@@ -357,11 +310,13 @@ func bearer(token string, ext ...string) []byte {
 	return []byte(msg + "\x01")
 }
 
-func oauthConfig(t testing.TB, p *idp) *config.Config {
+func oauthConfig(t testing.TB, p *idp) Config {
 	cfg := testConfig(t)
-	cfg.Listener.SASLMechanisms = []string{config.ClientOAuthBearer}
-	cfg.OIDC.Providers = []config.OIDCProvider{{Name: "corp", Issuer: p.srv.URL, JWKSURI: p.srv.URL + "/jwks", Audiences: []string{"kafka"}}}
-	cfg.OIDC.IdentityPools = []config.IdentityPool{
+	cfg.Listeners[testListener] = []string{MechanismOAuthBearer, MechanismPlain}
+	cfg.MaxTokenBytes = 16 << 10
+	cfg.Providers = []Provider{{Name: "corp", Issuer: p.srv.URL, JWKSURI: p.srv.URL + "/jwks", Audiences: []string{"kafka"},
+		ClockSkew: 30 * time.Second, Algorithms: []string{"RS256"}, JWKSRefresh: time.Hour, JWKSMinRefreshInterval: 10 * time.Second}}
+	cfg.Pools = []pool.Config{
 		{ID: "pool-payments", Provider: "corp", Filter: `has(claims.groups) && "payments" in claims.groups`},
 		{ID: "pool-zz-everyone", Provider: "corp", Filter: `claims.sub != "nobody"`},
 	}
@@ -390,9 +345,9 @@ func TestOAuthBearerLogin(t *testing.T) {
 		{"garbage token", bearer("not.a.jwt"), "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := a.NewSession(config.DefaultListenerName, "192.0.2.1:5000", nil)
+			s := a.NewSession(testListener, "192.0.2.1:5000", nil)
 			defer s.Close()
-			step := login(s, config.ClientOAuthBearer, 1, tc.msg)
+			step := login(s, MechanismOAuthBearer, 1, tc.msg)
 			if tc.principal != "" {
 				if !step.Complete || s.Identity().Principal != tc.principal {
 					t.Fatalf("step %+v identity %+v; want %s", step, s.Identity(), tc.principal)
@@ -407,10 +362,10 @@ func TestOAuthBearerLogin(t *testing.T) {
 				t.Fatalf("first step %+v; want the invalid_token challenge", step)
 			}
 			step = s.Authenticate(context.Background(), 1, []byte{0x01})
-			if !step.Failed || step.Message != msgOAuthFailed {
+			if !step.Failed || step.Message != oauthBearer.failure {
 				t.Fatalf("second step %+v; want a failure", step)
 			}
-			if tc.reason != "" && counterValue(t, a, config.ClientOAuthBearer, outcomeFailure, tc.reason) < 1 {
+			if tc.reason != "" && counterValue(t, a, MechanismOAuthBearer, outcomeFailure, tc.reason) < 1 {
 				t.Errorf("no failure counted with reason %s", tc.reason)
 			}
 		})
@@ -422,16 +377,13 @@ func TestRemovedPoolClosesItsSessions(t *testing.T) {
 	cfg := oauthConfig(t, p)
 	a := newTestAuthenticator(t, cfg)
 	closed := make(chan struct{})
-	s := a.NewSession(config.DefaultListenerName, "192.0.2.1:1", func() { close(closed) })
+	s := a.NewSession(testListener, "192.0.2.1:1", func() { close(closed) })
 	defer s.Close()
-	if step := login(s, config.ClientOAuthBearer, 1, bearer(p.token(t, map[string]any{"groups": []string{"payments"}}))); !step.Complete {
+	if step := login(s, MechanismOAuthBearer, 1, bearer(p.token(t, map[string]any{"groups": []string{"payments"}}))); !step.Complete {
 		t.Fatalf("login: %+v", step)
 	}
 	next := oauthConfig(t, p)
-	next.OIDC.IdentityPools = next.OIDC.IdentityPools[1:]
-	if err := next.Normalize(); err != nil {
-		t.Fatal(err)
-	}
+	next.Pools = next.Pools[1:]
 	if err := a.Reload(next); err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +401,7 @@ func BenchmarkPlainLogin(b *testing.B) {
 	msg := k.plain()
 	b.ReportAllocs()
 	for b.Loop() {
-		if at := a.checkPlain(d, "192.0.2.1", msg); at.identity == nil {
+		if at := checkPlain(context.Background(), a, d, "192.0.2.1", msg); at.identity == nil {
 			b.Fatal(at.cause)
 		}
 	}
@@ -461,12 +413,12 @@ func BenchmarkOAuthBearerCachedToken(b *testing.B) {
 	d := a.dir.Load()
 	msg := bearer(p.token(b, map[string]any{"groups": []string{"payments"}}))
 	ctx := context.Background()
-	if at := a.checkOAuth(ctx, d, "192.0.2.1", msg); at.identity == nil {
+	if at := checkOAuth(ctx, a, d, "192.0.2.1", msg); at.identity == nil {
 		b.Fatal(at.cause)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if at := a.checkOAuth(ctx, d, "192.0.2.1", msg); at.identity == nil {
+		if at := checkOAuth(ctx, a, d, "192.0.2.1", msg); at.identity == nil {
 			b.Fatal(at.cause)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/oauth"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/pool"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/store"
 )
 
@@ -45,11 +44,11 @@ type keyEntry struct {
 // file. A key or account in both is taken from the configuration; problems
 // with individual state file entries are returned as warnings and the entry
 // is skipped, so one bad entry never locks everybody out.
-func buildKeys(cfg *config.APIKeys, st *store.State) (keys map[string]*keyEntry, accounts map[string]bool, warnings []error) {
+func buildKeys(cfg Config, st *store.State) (keys map[string]*keyEntry, accounts map[string]bool, warnings []error) {
 	keys = map[string]*keyEntry{}
 	accounts = map[string]bool{}
 	for _, a := range cfg.Accounts {
-		accounts[a.ID] = true
+		accounts[a] = true
 	}
 	for _, k := range cfg.Keys {
 		h, err := apikey.ParseHash(k.SecretHash)
@@ -88,10 +87,10 @@ func buildKeys(cfg *config.APIKeys, st *store.State) (keys map[string]*keyEntry,
 // still in d: its key and account for PLAIN, its pool for OAUTHBEARER.
 func (d *directory) stillValid(id *Identity) bool {
 	switch id.Mechanism {
-	case config.ClientPlain:
+	case MechanismPlain:
 		k, ok := d.keys[id.APIKey]
 		return ok && k.account == id.Account && d.accounts[id.Account]
-	case config.ClientOAuthBearer:
+	case MechanismOAuthBearer:
 		p, ok := d.pools.Get(id.Pool)
 		return ok && p.Provider == id.Provider
 	}

@@ -11,14 +11,19 @@
 //     mapped to an identity pool, whose principal the connection gets
 //     (User:pool-…).
 //
-// An Authenticator holds the current credentials (from the configuration
-// file and the state file written by the api-key command) and swaps them
-// atomically when either changes; sessions whose key, account or pool has
-// gone are closed. A Session is one connection's progress through
-// SaslHandshake and SaslAuthenticate, including KIP-368 re-authentication.
+// An Authenticator holds the current credentials (its Config, built by the
+// proxy's command from the configuration file, and the state file written
+// by the api-key command) and swaps them atomically when either changes;
+// sessions whose key, account or pool has gone are closed. A Session is one
+// connection's SASL state machine (session.go) through SaslHandshake and
+// SaslAuthenticate, including KIP-368 re-authentication; each mechanism's
+// message, check and refusal are in plain.go and oauthbearer.go.
 //
-// Failures are answered with one generic message after a fixed delay; the
-// cause goes to the log, the audit log and the metrics, never to the client.
-// Repeated failures from one address, or against one key or pool, are
-// refused outright for a while.
+// Every failed attempt is counted, audited and answered with one generic
+// message after a fixed delay; the cause goes to the log, the audit log and
+// the metrics, never to the client. A connection gets one failed attempt.
+// The throttle (throttle.go) refuses unchecked the logins of an address
+// with too many failures of its own, and bounds the failed token
+// verifications of the whole proxy, but never refuses a correct credential
+// because of other addresses' failures.
 package authn

@@ -2,11 +2,139 @@ package authn
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/oauth"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/pool"
 )
+
+// SASL/OAUTHBEARER (RFC 7628) logs a client in with an OpenID Connect
+// access token: the token is verified against its provider's published
+// keys and mapped to an identity pool, whose principal the connection
+// gets. A refused token is answered with the RFC 7628 error challenge,
+// which the client acknowledges before the login fails.
+
+// oauthBearer is OAUTHBEARER's entry in the mechanisms table.
+var oauthBearer = mechanism{
+	name:      MechanismOAuthBearer,
+	check:     checkOAuth,
+	failure:   `Authentication failed: {"status":"invalid_token"}`,
+	challenge: oauthFailure,
+}
+
+// checkOAuth checks an OAUTHBEARER login. Token problems fail through the
+// RFC 7628 challenge; a malformed message, or a client refused unchecked
+// by the throttle, fails at once.
+func checkOAuth(ctx context.Context, a *Authenticator, d *directory, host string, msg []byte) attempt {
+	at := attempt{mech: MechanismOAuthBearer}
+	m, err := ParseOAuthBearer(msg)
+	if err != nil {
+		at.reason, at.cause = ReasonMalformed, err
+		return at
+	}
+	requested := m.Extensions[ExtensionIdentityPool]
+	if len(requested) <= 128 {
+		at.pool = requested
+	}
+	now := a.now()
+	if a.throttle.sourceBlocked(now, host) {
+		at.reason = ReasonThrottled
+		return at
+	}
+	at.challenge = true
+	prov, err := d.provider(m.Token)
+	if err != nil {
+		at.reason, at.cause = ReasonUnknownProvider, err
+		return at
+	}
+	at.provider = prov.Name()
+	if lc, ok := m.Extensions[ExtensionLogicalCluster]; ok {
+		cluster := a.currentClusterID(d)
+		if cluster == "" || lc != cluster {
+			at.reason, at.cause = ReasonWrongCluster, errors.New("logicalCluster "+lc+" is not this cluster ("+cluster+")")
+			return at
+		}
+	}
+	tok, err := prov.Check(ctx, m.Token, func() bool { return a.throttle.mayVerify(now, host) })
+	switch {
+	case errors.Is(err, oauth.ErrNotChecked):
+		at.reason, at.challenge = ReasonFailureCeiling, false
+		at.cause = errors.New("the proxy is over its ceiling of failed token verifications, and this address has not logged in in the last hour")
+		return at
+	case err != nil:
+		at.reason, at.cause, at.verified = ReasonTokenPrefix+"invalid", err, true
+		if r := oauth.ReasonOf(err); r != "" {
+			at.reason = ReasonTokenPrefix + string(r)
+		}
+		return at
+	}
+	at.subject = tok.Subject
+	p, identity, err := d.selectPool(prov.Name(), requested, tok)
+	if err != nil {
+		at.reason, at.cause = ReasonNoPool, err
+		if errors.Is(err, pool.ErrUnknownPool) {
+			at.reason = ReasonUnknownPool
+		}
+		return at
+	}
+	at.pool, at.subject = p.ID, identity
+	if m.AuthzID != "" && m.AuthzID != p.ID && m.AuthzID != identity {
+		at.reason, at.cause = ReasonAuthzID, errors.New("authzid "+m.AuthzID+" names neither the pool nor the identity")
+		return at
+	}
+	at.identity = &Identity{Principal: p.Principal(), Mechanism: MechanismOAuthBearer, Pool: p.ID,
+		Provider: prov.Name(), Subject: identity, Expiry: tok.Expiry}
+	return at
+}
+
+// provider picks the identity provider of a token by its issuer. With one
+// provider the token is not looked into before verification.
+func (d *directory) provider(token string) (*oauth.Provider, error) {
+	if len(d.providers) == 1 {
+		for _, p := range d.providers {
+			return p, nil
+		}
+	}
+	iss, err := peekIssuer(token)
+	if err != nil {
+		return nil, err
+	}
+	p, ok := d.providers[iss]
+	if !ok {
+		return nil, errors.New("no identity provider has the token's issuer")
+	}
+	return p, nil
+}
+
+// maxPeekBytes bounds the token payload decoded to find its issuer; the
+// provider enforces its own, configured limit when verifying.
+const maxPeekBytes = 1 << 20
+
+// peekIssuer reads a JWT's iss claim without verifying anything, only to
+// choose the provider that will verify it.
+func peekIssuer(token string) (string, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 || len(parts[1]) > maxPeekBytes {
+		return "", errors.New("token is not a compact JWS")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "", errors.New("token payload is not base64url")
+	}
+	var c struct {
+		Iss string `json:"iss"`
+	}
+	if err := json.Unmarshal(payload, &c); err != nil || c.Iss == "" {
+		return "", errors.New("token payload has no iss claim")
+	}
+	return c.Iss, nil
+}
 
 // Extension names Confluent-style clients send with OAUTHBEARER.
 const (

@@ -2,32 +2,27 @@ package authn
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
-
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/audit"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/oauth"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/pool"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
 
-// Messages sent to clients. They never say which part of a login was wrong.
+// The SASL state machine of one connection. The mechanisms themselves
+// (their messages, checks and failure answers) are in plain.go and
+// oauthbearer.go; the record of each attempt in record.go.
+
+// Messages sent to clients beside the mechanisms' own. They never say
+// which part of a login was wrong.
 const (
-	msgPlainFailed  = "Authentication failed: Invalid username or password"
-	msgOAuthFailed  = `Authentication failed: {"status":"invalid_token"}`
-	msgThrottled    = "Authentication failed: too many failed attempts; try again later"
-	msgNoHandshake  = "SaslAuthenticate received before a successful SaslHandshake"
-	msgReauthFailed = "Re-authentication failed: the principal may not change on a connection"
+	msgThrottled       = "Authentication failed: too many failed attempts; try again later"
+	msgNoHandshake     = "SaslAuthenticate received before a successful SaslHandshake"
+	msgAfterFailure    = "SASL authentication already failed on this connection"
+	msgReauthFailed    = "Re-authentication failed: the principal may not change on a connection"
+	msgWrongMechanism  = "Re-authentication must use the mechanism of the first login"
+	msgNotOffered      = "SASL mechanism not enabled on this listener"
+	msgRefusedPreLogin = "refused before login"
 )
 
 // Identity is who a connection authenticated as.
@@ -62,14 +57,36 @@ type Step struct {
 	Message string
 }
 
-// FailureCode is the Kafka error a failed step is answered with.
+// FailureCode is the Kafka error a refused SASL step is answered with.
 type FailureCode int
 
 const (
+	// CodeOK: the step was not refused.
+	CodeOK FailureCode = iota
 	// CodeAuthenticationFailed is SASL_AUTHENTICATION_FAILED.
-	CodeAuthenticationFailed FailureCode = iota
+	CodeAuthenticationFailed
 	// CodeIllegalState is ILLEGAL_SASL_STATE.
 	CodeIllegalState
+	// CodeUnsupportedMechanism is UNSUPPORTED_SASL_MECHANISM.
+	CodeUnsupportedMechanism
+)
+
+// sessionState is where a connection is in its SASL exchanges.
+type sessionState uint8
+
+const (
+	// awaitingHandshake: before the first login, and between a login
+	// and a re-authentication.
+	awaitingHandshake sessionState = iota
+	// handshaken: a mechanism was chosen; its credential comes next.
+	handshaken
+	// challenged: a token was refused through the RFC 7628 error
+	// challenge; the client's acknowledgement comes next, and the login
+	// fails.
+	challenged
+	// failed: a login failed. A connection gets one failed attempt:
+	// anything more closes it.
+	failed
 )
 
 // Session is one client connection's SASL state. Its methods other than
@@ -85,9 +102,9 @@ type Session struct {
 	identity atomic.Pointer[Identity]
 	revoked  atomic.Bool
 
-	mech      string   // chosen by the pending handshake; "" when none
-	challenge *attempt // OAUTHBEARER failure awaiting the client's kvsep
-	deadline  time.Time
+	state    sessionState
+	mech     *mechanism // chosen by the handshake of the login in progress
+	deadline time.Time
 }
 
 // NewSession starts the SASL state of a connection from source (host:port)
@@ -117,109 +134,80 @@ func (s *Session) Expired(now time.Time) bool {
 // Revoked reports whether the session's credential was removed.
 func (s *Session) Revoked() bool { return s.revoked.Load() }
 
-// Close forgets the session; call it, from the reading goroutine, when the
-// connection ends. A token refused through the RFC 7628 challenge whose
-// client hung up instead of acknowledging (franz-go does) is recorded as a
-// failure here.
-func (s *Session) Close() {
-	if at := s.challenge; at != nil {
-		s.challenge = nil
-		s.a.throttle.fail(time.Now(), s.host, at.credential)
-		s.a.record(s, at, s.identity.Load() != nil, time.Now())
-	}
-	s.a.unregister(s)
-}
+// Close forgets the session; call it when the connection ends.
+func (s *Session) Close() { s.a.unregister(s) }
 
-// Handshake selects a mechanism (SaslHandshake). It returns the enabled
-// mechanisms for the answer and whether mech is one of them. On an
-// authenticated connection it starts a re-authentication, which must use
-// the same mechanism.
-func (s *Session) Handshake(mech string) (enabled []string, ok bool) {
-	enabled = s.a.dir.Load().mechanisms[s.listener]
-	s.mech, s.challenge = "", nil
-	if !slices.Contains(enabled, mech) {
-		s.a.metrics.authentications.WithLabelValues(metricMechanism(mech), outcomeFailure, ReasonUnsupportedMech).Inc()
-		s.a.log.Info("client asked for a SASL mechanism that is not enabled on its listener", zap.String("client", s.source),
-			zap.String("listener", s.listener), zap.String("mechanism", mech))
-		return enabled, false
+// Handshake selects a mechanism (SaslHandshake). It returns the mechanisms
+// to name in the answer, and CodeOK, or the code to refuse with, after
+// which the connection closes. On an authenticated connection it starts a
+// re-authentication, which must use the same mechanism. A handshake after
+// a failed attempt is a new attempt on a connection that had its one: it
+// is recorded as a failure, and refused.
+func (s *Session) Handshake(ctx context.Context, name string) (enabled []string, code FailureCode) {
+	d := s.a.dir.Load()
+	enabled = d.mechanisms[s.listener]
+	if s.state == challenged || s.state == failed {
+		s.fail(ctx, d, &attempt{mech: s.mechName(), reason: ReasonAttemptAfterFailure,
+			cause: errors.New("SaslHandshake after a failed login")})
+		return enabled, CodeIllegalState
 	}
-	if id := s.identity.Load(); id != nil && id.Mechanism != mech {
-		s.a.metrics.authentications.WithLabelValues(mech, outcomeFailure, ReasonMechanismChanged).Inc()
-		s.a.log.Info("re-authentication with another mechanism refused", zap.String("client", s.source),
-			zap.String("principal", id.Principal), zap.String("mechanism", mech))
-		return []string{id.Mechanism}, false
+	m := mechanisms[name]
+	if m == nil || !slices.Contains(enabled, name) {
+		s.fail(ctx, d, &attempt{mech: name, reason: ReasonUnsupportedMech,
+			cause: errors.New("mechanism " + clipName(name) + " is not enabled on listener " + s.listener)})
+		return enabled, CodeUnsupportedMechanism
 	}
-	s.mech = mech
-	return enabled, true
-}
-
-// metricMechanism keeps client-chosen strings out of metric labels.
-func metricMechanism(m string) string {
-	switch m {
-	case config.ClientPlain, config.ClientOAuthBearer:
-		return m
+	if id := s.identity.Load(); id != nil && id.Mechanism != name {
+		s.fail(ctx, d, &attempt{mech: name, reason: ReasonMechanismChanged,
+			cause: errors.New("re-authentication with " + name + ", logged in with " + id.Mechanism)})
+		return []string{id.Mechanism}, CodeUnsupportedMechanism
 	}
-	return "other"
-}
-
-// attempt is what one login attempt established, for the answer, the log,
-// the metrics and the audit event.
-type attempt struct {
-	mech       string
-	identity   *Identity
-	credential string // key id or requested pool: the throttling key
-	apiKey     string
-	pool       string
-	provider   string
-	subject    string
-	reason     string
-	cause      error
-	challenge  bool // OAUTHBEARER: fail through the RFC 7628 challenge
+	s.mech, s.state = m, handshaken
+	return enabled, CodeOK
 }
 
 // Authenticate runs one SaslAuthenticate exchange with the client's auth
 // bytes. version is the SaslAuthenticate version (0 for the raw tokens that
 // follow a v0 handshake); only v1 and later can re-authenticate, so only
-// they get a session lifetime that is enforced. On failure it waits the
-// configured delay first, unless ctx ends.
+// they get a session lifetime that is enforced. A failure is answered after
+// the configured delay, unless ctx ends first.
 func (s *Session) Authenticate(ctx context.Context, version int16, msg []byte) Step {
-	if s.mech == "" {
-		return Step{Failed: true, Code: CodeIllegalState, Message: msgNoHandshake}
-	}
-	now := time.Now()
 	d := s.a.dir.Load()
-	var at attempt
-	if s.challenge != nil {
-		// The client answers the RFC 7628 error challenge; the login fails
-		// either way.
-		at = *s.challenge
-		s.challenge = nil
-		if !isKVSep(msg) {
-			at.cause = errors.Join(at.cause, errors.New("client did not acknowledge the error challenge"))
+	switch s.state {
+	case awaitingHandshake:
+		return s.fail(ctx, d, &attempt{mech: s.mechName(), reason: ReasonHandshakeMissing,
+			cause: errors.New("SaslAuthenticate before SaslHandshake")}).withMessage(CodeIllegalState, msgNoHandshake)
+	case challenged:
+		if isKVSep(msg) {
+			// The client acknowledged the error challenge; the refusal
+			// was recorded, and delayed, when the challenge was sent.
+			s.state = failed
+			return Step{Failed: true, Code: CodeAuthenticationFailed, Message: s.mech.failure}
 		}
-		return s.fail(ctx, d, now, &at)
+		return s.fail(ctx, d, &attempt{mech: s.mech.name, reason: ReasonAttemptAfterFailure,
+			cause: errors.New("a new credential instead of acknowledging the refusal")}).withMessage(CodeIllegalState, msgAfterFailure)
+	case failed:
+		return s.fail(ctx, d, &attempt{mech: s.mechName(), reason: ReasonAttemptAfterFailure,
+			cause: errors.New("SaslAuthenticate after a failed login")}).withMessage(CodeIllegalState, msgAfterFailure)
 	}
-	switch s.mech {
-	case config.ClientPlain:
-		at = s.a.checkPlain(d, s.host, msg)
-	case config.ClientOAuthBearer:
-		at = s.a.checkOAuth(ctx, d, s.host, msg)
-	}
+	now := s.a.now()
+	at := s.mech.check(ctx, s.a, d, s.host, msg)
 	if at.identity == nil {
+		step := s.fail(ctx, d, &at)
 		if at.challenge {
-			s.challenge = &at
-			return Step{Response: oauthFailure}
+			// RFC 7628: the refusal goes out as a challenge, which the
+			// client acknowledges before the login fails.
+			s.state = challenged
+			return Step{Response: s.mech.challenge}
 		}
-		return s.fail(ctx, d, now, &at)
+		return step
 	}
 	prev := s.identity.Load()
 	if prev != nil && prev.Principal != at.identity.Principal {
 		at.reason = ReasonPrincipalChanged
 		at.cause = errors.New("re-authenticated as " + at.identity.Principal + ", was " + prev.Principal)
 		at.identity = nil
-		step := s.fail(ctx, d, now, &at)
-		step.Message = msgReauthFailed
-		return step
+		return s.fail(ctx, d, &at).withMessage(CodeAuthenticationFailed, msgReauthFailed)
 	}
 	life := d.maxLifetime
 	if exp := at.identity.Expiry; !exp.IsZero() {
@@ -232,7 +220,7 @@ func (s *Session) Authenticate(ctx context.Context, version int16, msg []byte) S
 		s.deadline = now.Add(life)
 	}
 	s.identity.Store(at.identity)
-	s.mech = ""
+	s.state, s.mech = awaitingHandshake, nil
 	s.a.register(s, at.mech)
 	if at.apiKey != "" {
 		s.a.touchKey(at.apiKey, now)
@@ -244,11 +232,23 @@ func (s *Session) Authenticate(ctx context.Context, version int16, msg []byte) S
 	return Step{Complete: true, Lifetime: life}
 }
 
-// fail records a failed attempt and waits the failure delay.
-func (s *Session) fail(ctx context.Context, d *directory, now time.Time, at *attempt) Step {
-	s.mech = ""
+// Refuse records a login that failed before any SASL exchange could be
+// read, such as a frame over the pre-login size limit, and waits the
+// failure delay. The caller closes the connection.
+func (s *Session) Refuse(ctx context.Context, reason string, cause error) {
+	s.fail(ctx, s.a.dir.Load(), &attempt{mech: s.mechName(), reason: reason, cause: cause})
+}
+
+// fail records a failed attempt, counts it and waits the failure delay;
+// the connection has had its one failed attempt. It returns the step that
+// refuses the attempt with the mechanism's message.
+func (s *Session) fail(ctx context.Context, d *directory, at *attempt) Step {
+	s.state = failed
+	now := s.a.now()
 	if at.reason != ReasonThrottled {
-		s.a.throttle.fail(now, s.host, at.credential)
+		for _, c := range s.a.throttle.failed(now, s.host, at.verified, at.credentials()...) {
+			s.a.underAttack(c, at.mech)
+		}
 	}
 	s.a.record(s, at, s.identity.Load() != nil, now)
 	if d.delay > 0 {
@@ -259,206 +259,43 @@ func (s *Session) fail(ctx context.Context, d *directory, now time.Time, at *att
 			t.Stop()
 		}
 	}
-	msg := msgPlainFailed
+	msg := msgRefusedPreLogin
 	switch {
-	case at.reason == ReasonThrottled:
+	case at.reason == ReasonThrottled || at.reason == ReasonFailureCeiling:
 		msg = msgThrottled
-	case at.mech == config.ClientOAuthBearer:
-		msg = msgOAuthFailed
+	case at.reason == ReasonUnsupportedMech:
+		msg = msgNotOffered
+	case at.reason == ReasonMechanismChanged:
+		msg = msgWrongMechanism
+	case s.mech != nil:
+		msg = s.mech.failure
 	}
 	return Step{Failed: true, Code: CodeAuthenticationFailed, Message: msg}
 }
 
-// record logs, counts and audits an attempt.
-func (a *Authenticator) record(s *Session, at *attempt, reauth bool, now time.Time) {
-	outcome, reason := outcomeSuccess, ""
-	ev := audit.AuthenticationEvent{
-		Time:             now,
-		Mechanism:        at.mech,
-		APIKey:           at.apiKey,
-		IdentityPool:     at.pool,
-		Identity:         at.subject,
-		Provider:         at.provider,
-		Source:           s.source,
-		Listener:         s.listener,
-		Success:          at.identity != nil,
-		Reauthentication: reauth,
-	}
-	if at.identity != nil {
-		ev.Principal = at.identity.Principal
-		a.log.Debug("client authenticated", zap.String("client", s.source), zap.String("principal", ev.Principal),
-			zap.String("mechanism", at.mech), zap.String("api_key", at.apiKey), zap.String("identity_pool", at.pool),
-			zap.String("identity", at.subject), zap.Bool("reauthentication", reauth))
-	} else {
-		outcome, reason = outcomeFailure, at.reason
-		ev.Reason = reason
-		level := zapcore.InfoLevel
-		if reason == ReasonThrottled {
-			level = zapcore.DebugLevel // an attack would flood the log; the metrics and audit log count it
-		}
-		a.log.Log(level, "client authentication failed", zap.String("client", s.source), zap.String("mechanism", at.mech),
-			zap.String("reason", reason), zap.String("api_key", at.apiKey), zap.String("identity_pool", at.pool),
-			zap.String("provider", at.provider), zap.Bool("reauthentication", reauth), zap.NamedError("cause", at.cause))
-	}
-	a.metrics.authentications.WithLabelValues(at.mech, outcome, reason).Inc()
-	a.audit.Authentication(ev)
+// withMessage replaces a failed step's answer.
+func (st Step) withMessage(code FailureCode, msg string) Step {
+	st.Code, st.Message = code, msg
+	return st
 }
 
-// dummyHash is verified against when a key id is unknown, so that unknown
-// and known keys take the same time to refuse.
-var dummyHash = func() apikey.Hash {
-	h, err := apikey.HashSecret("kafka-auth-proxy timing equaliser")
-	if err != nil {
-		panic(err)
+// mechName is the mechanism of the login in progress, or of the
+// connection's login, for the record of an attempt that failed outside
+// one; "" when there is none.
+func (s *Session) mechName() string {
+	if s.mech != nil {
+		return s.mech.name
 	}
-	ph, err := apikey.ParseHash(h)
-	if err != nil {
-		panic(err)
+	if id := s.identity.Load(); id != nil {
+		return id.Mechanism
 	}
-	return ph
-}()
-
-// checkPlain checks an API key login.
-func (a *Authenticator) checkPlain(d *directory, host string, msg []byte) attempt {
-	at := attempt{mech: config.ClientPlain}
-	m, err := ParsePlain(msg)
-	if err != nil {
-		at.reason, at.cause = ReasonMalformed, err
-		return at
-	}
-	if apikey.ValidKeyID(m.Username) {
-		at.credential, at.apiKey = m.Username, m.Username
-	}
-	if a.throttle.blocked(time.Now(), host, at.credential) {
-		at.reason = ReasonThrottled
-		return at
-	}
-	k, ok := d.keys[m.Username]
-	if !ok {
-		dummyHash.Verify(m.Password)
-		at.reason, at.cause = ReasonUnknownKey, errors.New("no such API key")
-		return at
-	}
-	if !k.hash.Verify(m.Password) {
-		at.reason, at.cause = ReasonBadSecret, errors.New("secret does not match")
-		return at
-	}
-	if !d.accounts[k.account] {
-		at.reason, at.cause = ReasonUnknownAccount, errors.New("the key's account "+k.account+" does not exist")
-		return at
-	}
-	cluster := a.currentClusterID(d)
-	switch {
-	case cluster == "":
-		at.reason, at.cause = ReasonWrongCluster, errUnknownCluster
-		return at
-	case k.cluster != cluster:
-		at.reason, at.cause = ReasonWrongCluster, errors.New("key is scoped to cluster "+k.cluster+", this is "+cluster)
-		return at
-	}
-	at.identity = &Identity{Principal: "User:" + k.account, Mechanism: config.ClientPlain, APIKey: k.id, Account: k.account}
-	return at
+	return ""
 }
 
-// checkOAuth checks an OAUTHBEARER login. Token problems fail through the
-// RFC 7628 challenge; a malformed message or throttling fails at once.
-func (a *Authenticator) checkOAuth(ctx context.Context, d *directory, host string, msg []byte) attempt {
-	at := attempt{mech: config.ClientOAuthBearer}
-	m, err := ParseOAuthBearer(msg)
-	if err != nil {
-		at.reason, at.cause = ReasonMalformed, err
-		return at
+// clipName shortens a client-chosen name for a log.
+func clipName(s string) string {
+	if len(s) > 32 {
+		return s[:32] + "…"
 	}
-	requested := m.Extensions[ExtensionIdentityPool]
-	if len(requested) <= 128 {
-		at.credential, at.pool = requested, requested
-	}
-	if a.throttle.blocked(time.Now(), host, at.credential) {
-		at.reason = ReasonThrottled
-		return at
-	}
-	at.challenge = true
-	if lc, ok := m.Extensions[ExtensionLogicalCluster]; ok {
-		cluster := a.currentClusterID(d)
-		if cluster == "" || lc != cluster {
-			at.reason, at.cause = ReasonWrongCluster, errors.New("logicalCluster "+lc+" is not this cluster ("+cluster+")")
-			return at
-		}
-	}
-	prov, err := d.provider(m.Token)
-	if err != nil {
-		at.reason, at.cause = ReasonUnknownProvider, err
-		return at
-	}
-	at.provider = prov.Name()
-	tok, err := prov.Verify(ctx, m.Token)
-	if err != nil {
-		var oe *oauth.Error
-		at.reason = ReasonTokenPrefix + "invalid"
-		if errors.As(err, &oe) {
-			at.reason = ReasonTokenPrefix + string(oe.Reason)
-		}
-		at.cause = err
-		return at
-	}
-	at.subject = tok.Subject
-	p, identity, err := d.selectPool(prov.Name(), requested, tok)
-	if err != nil {
-		at.reason, at.cause = ReasonNoPool, err
-		if errors.Is(err, pool.ErrUnknownPool) {
-			at.reason = ReasonUnknownPool
-		}
-		return at
-	}
-	at.pool, at.subject = p.ID, identity
-	if m.AuthzID != "" && m.AuthzID != p.ID && m.AuthzID != identity {
-		at.reason, at.cause = ReasonAuthzID, errors.New("authzid "+m.AuthzID+" names neither the pool nor the identity")
-		return at
-	}
-	at.identity = &Identity{Principal: p.Principal(), Mechanism: config.ClientOAuthBearer, Pool: p.ID,
-		Provider: prov.Name(), Subject: identity, Expiry: tok.Expiry}
-	return at
-}
-
-// provider picks the identity provider of a token by its issuer. With one
-// provider the token is not looked into before verification.
-func (d *directory) provider(token string) (*oauth.Provider, error) {
-	if len(d.providers) == 1 {
-		for _, p := range d.providers {
-			return p, nil
-		}
-	}
-	iss, err := peekIssuer(token)
-	if err != nil {
-		return nil, err
-	}
-	p, ok := d.providers[iss]
-	if !ok {
-		return nil, errors.New("no identity provider has the token's issuer")
-	}
-	return p, nil
-}
-
-// maxPeekBytes bounds the token payload decoded to find its issuer; the
-// provider enforces its own, configured limit when verifying.
-const maxPeekBytes = 1 << 20
-
-// peekIssuer reads a JWT's iss claim without verifying anything, only to
-// choose the provider that will verify it.
-func peekIssuer(token string) (string, error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 || len(parts[1]) > maxPeekBytes {
-		return "", errors.New("token is not a compact JWS")
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return "", errors.New("token payload is not base64url")
-	}
-	var c struct {
-		Iss string `json:"iss"`
-	}
-	if err := json.Unmarshal(payload, &c); err != nil || c.Iss == "" {
-		return "", errors.New("token payload has no iss claim")
-	}
-	return c.Iss, nil
+	return s
 }

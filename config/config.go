@@ -105,10 +105,23 @@ type Authentication struct {
 	// FailureWindow is the period over which failures are counted.
 	FailureWindow Duration `yaml:"failure_window"`
 	// MaxFailuresPerSource is how many failed logins one client IP address
-	// may have in FailureWindow before its logins are refused outright.
+	// may have in FailureWindow before its further logins are refused
+	// unchecked, until the window ends. Only its own failures count.
 	MaxFailuresPerSource int `yaml:"max_failures_per_source"`
-	// MaxFailuresPerKey is the same per API key id (or identity pool).
+	// MaxFailuresPerKey is how many failed logins one API key, identity
+	// pool or token subject may have in FailureWindow, from any address,
+	// before the proxy reports it under attack (a warning and a metric).
+	// Its correct logins are never refused for that: a key id is not a
+	// secret, and refusing it would let anyone who knows it lock its
+	// application out.
 	MaxFailuresPerKey int `yaml:"max_failures_per_key"`
+	// MaxFailuresPerSecond bounds the failed token verifications per
+	// second across the proxy. Past it, a token the proxy has not verified
+	// before is checked only for a client address that logged in within
+	// the last hour, and refused unchecked for others until the rate falls;
+	// API keys and tokens already verified are always checked. 0 means no
+	// bound.
+	MaxFailuresPerSecond int `yaml:"max_failures_per_second"`
 }
 
 // APIKeys are the accounts and API keys that log in with SASL/PLAIN.
@@ -352,6 +365,7 @@ func Default() *Config {
 			FailureWindow:        Duration(time.Minute),
 			MaxFailuresPerSource: 30,
 			MaxFailuresPerKey:    10,
+			MaxFailuresPerSecond: 200,
 		},
 		APIKeys: APIKeys{StatePollInterval: Duration(time.Second)},
 		OIDC:    OIDC{MaxTokenBytes: 16 << 10},

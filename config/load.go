@@ -56,6 +56,42 @@ func (p Problem) Describe(source string) string {
 // String formats p as "line N: path: message".
 func (p Problem) String() string { return p.Describe("") }
 
+// NewProblemsError is a *ProblemsError for source's problems, in file
+// order (problems without a line last), each once.
+func NewProblemsError(source string, problems []Problem) *ProblemsError {
+	return &ProblemsError{Source: source, Problems: sortProblems(slicesClone(problems))}
+}
+
+func slicesClone(ps []Problem) []Problem { return append([]Problem(nil), ps...) }
+
+// File is a configuration file as Read found it.
+type File struct {
+	// Config is what the file decoded to, even when it has problems (then
+	// it is not normalized); nil when its YAML does not parse.
+	Config *Config
+	// Problems are every problem the config package found in it.
+	Problems []Problem
+	lines    map[string]int
+}
+
+// Line is the line of a key path in the file or, for a key missing from a
+// section that is in the file, the line of the nearest enclosing section;
+// 0 when none of it came from the file. Checks made outside this package
+// use it to report lines as Load does.
+func (f *File) Line(path string) int { return (&checker{lines: f.lines}).line(path) }
+
+// Read reads the configuration file at path like Load, keeping what it
+// decoded beside its problems, so that a caller can add checks of its own
+// and report every problem at once. Only an unreadable file is an error.
+func Read(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	cfg, problems, lines := decode(data, os.LookupEnv)
+	return &File{Config: cfg, Problems: problems, lines: lines}, nil
+}
+
 // ProblemsError is the error Load and Parse return for a bad configuration.
 // It holds every problem found, in file order; problems without a line come
 // last.
@@ -129,9 +165,19 @@ func (c *Config) Validate() []Problem {
 }
 
 func parse(data []byte, lookup LookupFunc) (*Config, []Problem) {
-	root, problems := parseYAML(data)
+	cfg, problems, _ := decode(data, lookup)
 	if len(problems) > 0 {
 		return nil, problems
+	}
+	return cfg, nil
+}
+
+// decode builds a Config from YAML and returns it with its problems and
+// the lines of its key paths.
+func decode(data []byte, lookup LookupFunc) (*Config, []Problem, map[string]int) {
+	root, problems := parseYAML(data)
+	if len(problems) > 0 {
+		return nil, problems, nil
 	}
 	cfg := Default()
 	d := &decoder{lookup: lookup, lines: map[string]int{}}
@@ -145,10 +191,7 @@ func parse(data []byte, lookup LookupFunc) (*Config, []Problem) {
 			problems = append(problems, Problem{Path: "listener.address", Line: d.lines["listener.address"], Message: err.Error()})
 		}
 	}
-	if len(problems) > 0 {
-		return nil, sortProblems(problems)
-	}
-	return cfg, nil
+	return cfg, sortProblems(problems), d.lines
 }
 
 // sortProblems drops repeated problems and orders the rest by line, those

@@ -192,7 +192,7 @@ shutdown_timeout: 1m30s
 		Auth: AuthSASL,
 		Authentication: Authentication{
 			ClusterID: "lkc-prod1", MaxSessionLifetime: Duration(time.Hour), Timeout: Duration(5 * time.Second),
-			FailureDelay: Duration(time.Second), FailureWindow: Duration(2 * time.Minute), MaxFailuresPerSource: 5, MaxFailuresPerKey: 3,
+			FailureDelay: Duration(time.Second), FailureWindow: Duration(2 * time.Minute), MaxFailuresPerSource: 5, MaxFailuresPerKey: 3, MaxFailuresPerSecond: 200,
 		},
 		APIKeys: APIKeys{
 			StateFile: "/var/lib/kafka-auth-proxy/state.json", StatePollInterval: Duration(2 * time.Second),

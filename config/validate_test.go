@@ -1,8 +1,6 @@
 package config
 
 import (
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
-
 	"errors"
 	"reflect"
 	"testing"
@@ -39,28 +37,22 @@ func TestValidationProblems(t *testing.T) {
 
 		// authorization
 		{
-			name: "authorization entries are checked field by field",
-			yaml: "auth: none\nupstream:\n  bootstrap: [127.0.0.1:19092]\nauthorization:\n  super_users: [sa-admin]\n  audit_allowed_sample_rate: 2\n  acls:\n    - principal: User:sa-a\n      resource_type: topic\n      name: orders-\n      operation: read\n    - principal: sa-a\n      resource_type: tpic\n      name: x\n      operation: read\n  role_bindings:\n    - principal: User:sa-a\n      role: DeveloperRead\n    - principal: User:sa-a\n      role: Boss\n",
+			name: "authorization: the sample rate is a fraction (entries are the command's to check)",
+			yaml: "auth: none\nupstream:\n  bootstrap: [127.0.0.1:19092]\nauthorization:\n  super_users: [sa-admin]\n  audit_allowed_sample_rate: 2\n",
 			want: []Problem{
-				{Path: "authorization.super_users[0]", Line: 5, Message: `want User:<account or pool id>; got "sa-admin"`},
 				{Path: "authorization.audit_allowed_sample_rate", Line: 6, Message: "must be between 0 and 1; got 2"},
-				{Path: "authorization.acls[1].principal", Line: 12, Message: `want User:<account or pool id> or User:*; got "sa-a"`},
-				{Path: "authorization.acls[1].resource_type", Line: 13, Message: `unknown resource type "tpic": want one of Cluster, Group, Topic, TransactionalId`},
-				{Path: "authorization.role_bindings[0]", Line: 17, Message: "role DeveloperRead needs a resource (Topic, Group)"},
-				{Path: "authorization.role_bindings[1]", Line: 19, Message: `unknown role "Boss": want one of DeveloperRead, DeveloperWrite, DeveloperManage, ResourceOwner, Operator, CloudClusterAdmin, EnvironmentAdmin, OrganizationAdmin, MetricsViewer`},
 			},
 		},
 
 		// authentication
 		{
 			name: "accounts and keys are checked",
-			yaml: "upstream:\n  bootstrap: [127.0.0.1:19092]\napi_keys:\n  accounts:\n    - id: payments\n  keys:\n    - id: short\n      secret_hash: md5$x\n      account: sa-nobody\n",
+			yaml: "upstream:\n  bootstrap: [127.0.0.1:19092]\napi_keys:\n  accounts:\n    - id: payments\n  keys:\n    - id: short\n      account: sa-nobody\n",
 			want: []Problem{
 				{Path: "api_keys.accounts[0].id", Line: 5, Message: `must be sa-… (service account) or u-… (user account), lower-case letters, digits and dashes; got "payments"`},
-				{Path: "api_keys.keys[0].id", Line: 7, Message: `must be 16 upper-case letters and digits; got "short"`},
+				{Path: "api_keys.keys[0].secret_hash", Line: 7, Message: "required when a key is declared: the output of `kafka-auth-proxy api-key hash`"},
 				{Path: "api_keys.keys[0].cluster", Line: 7, Message: "required when a key is declared (keys are scoped to one cluster id)"},
-				{Path: "api_keys.keys[0].secret_hash", Line: 8, Message: hashProblem("md5$x")},
-				{Path: "api_keys.keys[0].account", Line: 9, Message: `account "sa-nobody" is not declared in api_keys.accounts`},
+				{Path: "api_keys.keys[0].account", Line: 8, Message: `account "sa-nobody" is not declared in api_keys.accounts`},
 			},
 		},
 		{
@@ -74,13 +66,11 @@ func TestValidationProblems(t *testing.T) {
 			},
 		},
 		{
-			name: "pool filters are compiled, errors carry their position",
-			yaml: "upstream:\n  bootstrap: [127.0.0.1:19092]\noidc:\n  providers:\n    - name: corp\n      issuer: https://idp\n      audiences: [kafka]\n  identity_pools:\n    - id: pool-a\n      provider: corp\n      filter: 'claims.aud == \"kafka\" &&'\n    - id: payments\n      provider: other\n      filter: 'true'\n      identity_claim: '42'\n",
+			name: "identity pools need a declared provider and a filter",
+			yaml: "upstream:\n  bootstrap: [127.0.0.1:19092]\noidc:\n  providers:\n    - name: corp\n      issuer: https://idp\n      audiences: [kafka]\n  identity_pools:\n    - id: pool-a\n      provider: other\n      filter: ' '\n",
 			want: []Problem{
-				{Path: "oidc.identity_pools[0].filter", Line: 11, Message: "CEL error at line 1, column 25 of the expression: Syntax error: mismatched input '<EOF>' expecting {'[', '{', '(', '.', '-', '!', 'true', 'false', 'null', NUM_FLOAT, NUM_INT, NUM_UINT, STRING, BYTES, IDENTIFIER}"},
-				{Path: "oidc.identity_pools[1].id", Line: 12, Message: `must start with "pool-"; got "payments"`},
-				{Path: "oidc.identity_pools[1].provider", Line: 13, Message: `provider "other" is not declared in oidc.providers`},
-				{Path: "oidc.identity_pools[1].identity_claim", Line: 15, Message: "CEL error: must yield string; this expression yields int"},
+				{Path: "oidc.identity_pools[0].provider", Line: 10, Message: `provider "other" is not declared in oidc.providers`},
+				{Path: "oidc.identity_pools[0].filter", Line: 11, Message: `required: a CEL expression over claims, e.g. claims.aud == "kafka" && "payments" in claims.groups`},
 			},
 		},
 		{
@@ -329,7 +319,3 @@ func TestValidateBuiltInCode(t *testing.T) {
 }
 
 // hashProblem is what validation says of a malformed secret hash.
-func hashProblem(h string) string {
-	_, err := apikey.ParseHash(h)
-	return err.Error()
-}

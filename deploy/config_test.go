@@ -8,6 +8,7 @@ import (
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/pool"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/cmd/kafka-auth-proxy/assemble"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
 
@@ -163,7 +164,7 @@ func TestRoleBindingsGrantTheDemoPrefix(t *testing.T) {
 	if len(cfg.Authorization.ACLs) != 0 || len(cfg.Authorization.SuperUsers) != 0 || cfg.Authorization.AllowIfNoACL {
 		t.Error("the stack grants more than the role bindings")
 	}
-	if _, err := cfg.Authorization.Policy(ClusterID); err != nil {
+	if _, err := assemble.Policy(cfg, ClusterID); err != nil {
 		t.Errorf("the policy does not compile: %v", err)
 	}
 }

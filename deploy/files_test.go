@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/cmd/kafka-auth-proxy/assemble"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
 
@@ -188,6 +189,9 @@ func loadProxyConfig(t *testing.T) *config.Config {
 	cfg, err := config.ParseWithEnv(readRepoFile(t, proxyConfigFile), proxyConfigFile, noEnv)
 	if err != nil {
 		t.Fatalf("the stack's proxy configuration does not load:\n%v", err)
+	}
+	if problems := assemble.Check(cfg); len(problems) > 0 {
+		t.Fatalf("the stack's proxy configuration does not check:\n%v", config.NewProblemsError(proxyConfigFile, problems))
 	}
 	return cfg
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz/aclstore"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/cmd/kafka-auth-proxy/assemble"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/proxy"
 )
 
@@ -96,7 +97,7 @@ func startStackProxyFor(t *testing.T, issuer, jwksURI string) *stackProxy {
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv, err := proxy.NewServer(cfg, log, reg)
+	srv, err := proxy.NewServer(assemble.Proxy(cfg), log, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func startStackProxyFor(t *testing.T, issuer, jwksURI string) *stackProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := authn.New(authn.Options{Config: cfg, ClusterID: srv.ClusterID, Log: log.Named("authn"), Registerer: reg, Audit: sink})
+	a, err := authn.New(authn.Options{Config: assemble.Authn(cfg), ClusterID: srv.ClusterID, Log: log.Named("authn"), Registerer: reg, Audit: sink})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func startStackProxyFor(t *testing.T, issuer, jwksURI string) *stackProxy {
 		cancel() // a's goroutines end with ctx
 		a.Wait()
 	})
-	pol, err := cfg.Authorization.Policy(cfg.Authentication.ClusterID)
+	pol, err := assemble.Policy(cfg, cfg.Authentication.ClusterID)
 	if err != nil {
 		t.Fatal(err)
 	}

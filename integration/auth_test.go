@@ -32,6 +32,7 @@ import (
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz/aclstore"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/cmd/kafka-auth-proxy/assemble"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/integration/oidc"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/proxy"
@@ -107,7 +108,7 @@ func startAuthProxy(t testing.TB, upstream []string, edit func(*config.Config)) 
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { sink.Close() })
-		a, err := authn.New(authn.Options{Config: cfg, ClusterID: srv.ClusterID, Log: zaptest.NewLogger(t).Named("authn"), Registerer: ap.reg, Audit: sink})
+		a, err := authn.New(authn.Options{Config: assemble.Authn(cfg), ClusterID: srv.ClusterID, Log: zaptest.NewLogger(t).Named("authn"), Registerer: ap.reg, Audit: sink})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +116,7 @@ func startAuthProxy(t testing.TB, upstream []string, edit func(*config.Config)) 
 		t.Cleanup(func() { cancel(); a.Wait() })
 		a.Start(ctx)
 		srv.SetAuthenticator(a)
-		pol, err := cfg.Authorization.Policy(cfg.Authentication.ClusterID)
+		pol, err := assemble.Policy(cfg, cfg.Authentication.ClusterID)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/cmd/kafka-auth-proxy/assemble"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/integration/harness"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/proxy"
@@ -132,7 +133,7 @@ func launchProxyWith(t testing.TB, upstream []string, edit func(*config.Config),
 	if err := cfg.Normalize(); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := proxy.NewServer(cfg, zaptest.NewLogger(t), reg)
+	srv, err := proxy.NewServer(assemble.Proxy(cfg), zaptest.NewLogger(t), reg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/pool"
 )
 
 const authTestCluster = "auth-test-cluster"
@@ -26,7 +27,7 @@ type apiKey struct{ id, secret string }
 
 // newAuthTestProxy runs a proxy with auth: sasl in front of kfake, with one
 // API key on account sa-test.
-func newAuthTestProxy(t *testing.T, edit func(*config.Config)) (*testProxy, apiKey) {
+func newAuthTestProxy(t *testing.T, edit func(*testSetup)) (*testProxy, apiKey) {
 	t.Helper()
 	fake, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"), kfake.ClusterID(authTestCluster))
 	if err != nil {
@@ -34,14 +35,13 @@ func newAuthTestProxy(t *testing.T, edit func(*config.Config)) (*testProxy, apiK
 	}
 	t.Cleanup(fake.Close)
 	key, declared := makeAPIKey(t, "sa-test")
-	p := startProxy(t, fake.ListenAddrs(), func(c *config.Config) {
-		c.Auth = config.AuthSASL
-		c.Authentication.FailureDelay = 0
-		c.APIKeys.Accounts = []config.Account{{ID: "sa-test"}}
-		c.APIKeys.Keys = []config.APIKey{declared}
-		c.Authorization.SuperUsers = []string{"User:sa-test"}
+	p := startProxy(t, fake.ListenAddrs(), func(s *testSetup) {
+		s.authn = testAuthn()
+		s.authn.Accounts = []string{"sa-test"}
+		s.authn.Keys = []authn.Key{declared}
+		s.policy.SuperUsers = []string{"User:sa-test"}
 		if edit != nil {
-			edit(c)
+			edit(s)
 		}
 	}, fake)
 	return p, key
@@ -49,7 +49,7 @@ func newAuthTestProxy(t *testing.T, edit func(*config.Config)) (*testProxy, apiK
 
 // makeAPIKey makes a key of account, valid for authTestCluster, and its
 // declaration for the configuration file.
-func makeAPIKey(t testing.TB, account string) (apiKey, config.APIKey) {
+func makeAPIKey(t testing.TB, account string) (apiKey, authn.Key) {
 	t.Helper()
 	id, err := apikey.NewKeyID()
 	if err != nil {
@@ -63,7 +63,7 @@ func makeAPIKey(t testing.TB, account string) (apiKey, config.APIKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return apiKey{id, secret}, config.APIKey{ID: id, SecretHash: hash, Account: account, Cluster: authTestCluster}
+	return apiKey{id, secret}, authn.Key{ID: id, SecretHash: hash, Account: account, Cluster: authTestCluster}
 }
 
 // rawConn is a client speaking the protocol by hand.
@@ -258,9 +258,7 @@ func TestHandshakeV0LogsInWithRawTokens(t *testing.T) {
 }
 
 func TestSessionLifetimeIsReportedAndEnforced(t *testing.T) {
-	p, key := newAuthTestProxy(t, func(c *config.Config) {
-		c.Authentication.MaxSessionLifetime = config.Duration(time.Second)
-	})
+	p, key := newAuthTestProxy(t, func(s *testSetup) { s.authn.MaxSessionLifetime = time.Second })
 	c := dialRaw(t, p.srv.BootstrapAddr())
 	c.handshake(1, "PLAIN")
 	resp, ok := c.authenticate(1, plainMsg(key))
@@ -292,9 +290,7 @@ func TestSessionLifetimeIsReportedAndEnforced(t *testing.T) {
 }
 
 func TestFranzGoReauthenticatesAcrossSessionLifetimes(t *testing.T) {
-	p, key := newAuthTestProxy(t, func(c *config.Config) {
-		c.Authentication.MaxSessionLifetime = config.Duration(time.Second)
-	})
+	p, key := newAuthTestProxy(t, func(s *testSetup) { s.authn.MaxSessionLifetime = time.Second })
 	cl := p.client(t, kgo.SASL(plain.Auth{User: key.id, Pass: key.secret}.AsMechanism()), kgo.DefaultProduceTopic("t"))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -326,9 +322,7 @@ func TestLargeFramesAreRefusedBeforeLogin(t *testing.T) {
 }
 
 func TestConnectionWithoutLoginIsClosedAfterTheTimeout(t *testing.T) {
-	p, _ := newAuthTestProxy(t, func(c *config.Config) {
-		c.Authentication.Timeout = config.Duration(200 * time.Millisecond)
-	})
+	p, _ := newAuthTestProxy(t, func(s *testSetup) { s.proxy.AuthTimeout = 200 * time.Millisecond })
 	nc, err := net.Dial("tcp", p.srv.BootstrapAddr())
 	if err != nil {
 		t.Fatal(err)
@@ -345,25 +339,25 @@ func TestConnectionWithoutLoginIsClosedAfterTheTimeout(t *testing.T) {
 
 func TestEachListenerHasItsOwnMechanismsAndAddresses(t *testing.T) {
 	externalBase := freePortBase(t, 8)
-	p, key := newAuthTestProxy(t, func(c *config.Config) {
-		c.Listener.SASLMechanisms = []string{config.ClientPlain}
-		c.OIDC.Providers = []config.OIDCProvider{{Name: "idp", Issuer: "http://127.0.0.1:1", Audiences: []string{"kafka"}}}
-		c.OIDC.IdentityPools = []config.IdentityPool{{ID: "pool-all", Provider: "idp", Filter: "true"}}
-		c.ExtraListeners = []config.Listener{{
+	p, key := newAuthTestProxy(t, func(s *testSetup) {
+		s.authn.Listeners = map[string][]string{"default": {authn.MechanismPlain}, "external": {authn.MechanismOAuthBearer}}
+		s.authn.Providers = []authn.Provider{{Name: "idp", Issuer: "http://127.0.0.1:1", JWKSURI: "http://127.0.0.1:1/jwks", Audiences: []string{"kafka"},
+			Algorithms: []string{"RS256"}, JWKSRefresh: time.Hour, JWKSMinRefreshInterval: time.Second}}
+		s.authn.Pools = []pool.Config{{ID: "pool-all", Provider: "idp", Filter: "true"}}
+		s.proxy.Listeners = append(s.proxy.Listeners, Listener{
 			Name:           "external",
 			Address:        "127.0.0.1:0",
 			AdvertisedHost: "localhost",
 			BrokerPortBase: externalBase,
-			SASLMechanisms: []string{config.ClientOAuthBearer},
-		}}
+		})
 	})
 	external := p.srv.ListenerAddr("external")
 	for _, tc := range []struct {
 		addr, mech string
 		enabled    []string
 	}{
-		{p.srv.BootstrapAddr(), config.ClientOAuthBearer, []string{config.ClientPlain}},
-		{external, config.ClientPlain, []string{config.ClientOAuthBearer}},
+		{p.srv.BootstrapAddr(), authn.MechanismOAuthBearer, []string{authn.MechanismPlain}},
+		{external, authn.MechanismPlain, []string{authn.MechanismOAuthBearer}},
 	} {
 		c := dialRaw(t, tc.addr)
 		hs := c.handshake(1, tc.mech)
@@ -374,7 +368,7 @@ func TestEachListenerHasItsOwnMechanismsAndAddresses(t *testing.T) {
 
 	// Metadata names the addresses of the listener it was asked on.
 	c := dialRaw(t, p.srv.BootstrapAddr())
-	c.handshake(1, config.ClientPlain)
+	c.handshake(1, authn.MechanismPlain)
 	if resp, ok := c.authenticate(1, plainMsg(key)); !ok || resp.ErrorCode != 0 {
 		t.Fatalf("login: %v %+v", ok, resp)
 	}
@@ -385,7 +379,7 @@ func TestEachListenerHasItsOwnMechanismsAndAddresses(t *testing.T) {
 		t.Fatalf("metadata: %+v", resp)
 	}
 	b := resp.Brokers[0]
-	if b.Host != "127.0.0.1" || int(b.Port) != p.srv.cfg.Listener.BrokerPortBase+int(b.NodeID) {
+	if b.Host != "127.0.0.1" || int(b.Port) != p.srv.cfg.Listeners[0].BrokerPortBase+int(b.NodeID) {
 		t.Errorf("main listener advertises %s:%d", b.Host, b.Port)
 	}
 	// The external listener serves every broker on its own ports too.

@@ -22,7 +22,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/store"
 )
 
@@ -30,16 +31,16 @@ import (
 // read and write orders-*, but not read orders-secret; it is a member of
 // group orders-app and owns transactional id orders-txn. sa-admin is a
 // super user.
-var authzTestPolicy = config.Authorization{
+var authzTestPolicy = authz.Policy{
 	SuperUsers: []string{"User:sa-admin"},
-	ACLs: []config.ACL{
-		{Principal: "User:sa-app", Host: "*", ResourceType: "topic", Name: "orders-", Pattern: "prefixed", Operation: "read", Permission: "allow"},
-		{Principal: "User:sa-app", Host: "*", ResourceType: "topic", Name: "orders-secret", Pattern: "literal", Operation: "read", Permission: "deny"},
+	ACLs: []authz.ACL{
+		{Principal: "User:sa-app", Host: "*", ResourceType: authz.ResourceTopic, Name: "orders-", Pattern: authz.PatternPrefixed, Operation: authz.OpRead, Permission: authz.PermissionAllow},
+		{Principal: "User:sa-app", Host: "*", ResourceType: authz.ResourceTopic, Name: "orders-secret", Pattern: authz.PatternLiteral, Operation: authz.OpRead, Permission: authz.PermissionDeny},
 	},
-	RoleBindings: []config.RoleBinding{
-		{Principal: "User:sa-app", Role: "DeveloperWrite", ResourceType: "topic", Name: "orders-", Pattern: "prefixed"},
-		{Principal: "User:sa-app", Role: "DeveloperRead", ResourceType: "group", Name: "orders-app", Pattern: "literal"},
-		{Principal: "User:sa-app", Role: "DeveloperWrite", ResourceType: "transactional_id", Name: "orders-txn", Pattern: "literal"},
+	RoleBindings: []authz.RoleBinding{
+		{Principal: "User:sa-app", Role: "DeveloperWrite", ResourceType: authz.ResourceTopic, Name: "orders-", Pattern: authz.PatternPrefixed},
+		{Principal: "User:sa-app", Role: "DeveloperRead", ResourceType: authz.ResourceGroup, Name: "orders-app", Pattern: authz.PatternLiteral},
+		{Principal: "User:sa-app", Role: "DeveloperWrite", ResourceType: authz.ResourceTransactionalID, Name: "orders-txn", Pattern: authz.PatternLiteral},
 	},
 }
 
@@ -52,7 +53,7 @@ type authzTestProxy struct {
 
 // newAuthzTestProxy runs a proxy enforcing authzTestPolicy in front of
 // kfake, which holds topics orders-eu, orders-secret and payments.
-func newAuthzTestProxy(t *testing.T, edits ...func(*config.Config)) *authzTestProxy {
+func newAuthzTestProxy(t *testing.T, edits ...func(*testSetup)) *authzTestProxy {
 	t.Helper()
 	fake, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "orders-eu", "orders-secret", "payments"),
 		kfake.ClusterID(authTestCluster), kfake.AllowAutoTopicCreation())
@@ -62,25 +63,26 @@ func newAuthzTestProxy(t *testing.T, edits ...func(*config.Config)) *authzTestPr
 	t.Cleanup(fake.Close)
 	dir := t.TempDir()
 	ap := &authzTestProxy{stateFile: filepath.Join(dir, "state.json"), auditFile: filepath.Join(dir, "audit.jsonl")}
-	var keys []config.APIKey
+	var keys []authn.Key
 	for _, k := range []struct {
 		account string
 		key     *apiKey
 	}{{"sa-app", &ap.app}, {"sa-admin", &ap.admin}} {
-		var declared config.APIKey
+		var declared authn.Key
 		*k.key, declared = makeAPIKey(t, k.account)
 		keys = append(keys, declared)
 	}
-	ap.testProxy = startProxy(t, fake.ListenAddrs(), func(c *config.Config) {
-		c.Auth = config.AuthSASL
-		c.Authentication.FailureDelay = 0
-		c.APIKeys.Accounts = []config.Account{{ID: "sa-app"}, {ID: "sa-admin"}}
-		c.APIKeys.Keys = keys
-		c.APIKeys.StateFile = ap.stateFile
-		c.Audit.Output = ap.auditFile
-		c.Authorization = authzTestPolicy
+	ap.testProxy = startProxy(t, fake.ListenAddrs(), func(s *testSetup) {
+		s.authn = testAuthn()
+		s.authn.Accounts = []string{"sa-app", "sa-admin"}
+		s.authn.Keys = keys
+		s.authn.StateFile = ap.stateFile
+		s.authn.StatePollInterval = 50 * time.Millisecond
+		s.auditOutput = ap.auditFile
+		s.policy = authzTestPolicy
+		s.policy.ACLs = slices.Clone(authzTestPolicy.ACLs)
 		for _, edit := range edits {
-			edit(c)
+			edit(s)
 		}
 	}, fake)
 	return ap
@@ -570,7 +572,7 @@ func TestDenialsAreAuditedAndAllowsSampled(t *testing.T) {
 		{"every allow sampled", 1, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := newAuthzTestProxy(t, func(c *config.Config) { c.Authorization.AuditAllowedSampleRate = tc.sampleRate })
+			p := newAuthzTestProxy(t, func(s *testSetup) { s.allowSampleRate = tc.sampleRate })
 			c := p.login(t, p.app)
 			roundTrip[*kmsg.ProduceResponse](t, c, produceRequest(-1, "payments", "orders-eu"))
 			var denied, allowed bool

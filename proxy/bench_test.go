@@ -15,7 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 )
 
 // BenchmarkThroughput compares a client talking to an in-process broker
@@ -30,17 +31,17 @@ func BenchmarkThroughput(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer fake.Close()
-	srv := startProxy(b, fake.ListenAddrs(), func(*config.Config) {}, fake).srv
+	srv := startProxy(b, fake.ListenAddrs(), nil, fake).srv
 	// proxy+auth: clients log in with an API key and are authorized by a
 	// DeveloperWrite and a DeveloperRead binding.
 	key, declared := makeAPIKey(b, "sa-bench")
-	authSrv := startProxy(b, fake.ListenAddrs(), func(c *config.Config) {
-		c.Auth = config.AuthSASL
-		c.APIKeys.Accounts = []config.Account{{ID: "sa-bench"}}
-		c.APIKeys.Keys = []config.APIKey{declared}
-		c.Authorization.RoleBindings = []config.RoleBinding{
-			{Principal: "User:sa-bench", Role: "DeveloperWrite", ResourceType: "topic", Name: "bench"},
-			{Principal: "User:sa-bench", Role: "DeveloperRead", ResourceType: "topic", Name: "bench"},
+	authSrv := startProxy(b, fake.ListenAddrs(), func(s *testSetup) {
+		s.authn = testAuthn()
+		s.authn.Accounts = []string{"sa-bench"}
+		s.authn.Keys = []authn.Key{declared}
+		s.policy.RoleBindings = []authz.RoleBinding{
+			{Principal: "User:sa-bench", Role: "DeveloperWrite", ResourceType: authz.ResourceTopic, Name: "bench", Pattern: authz.PatternLiteral},
+			{Principal: "User:sa-bench", Role: "DeveloperRead", ResourceType: authz.ResourceTopic, Name: "bench", Pattern: authz.PatternLiteral},
 		}
 	}, fake).srv
 	login := kgo.SASL(plain.Auth{User: key.id, Pass: key.secret}.AsMechanism())
@@ -184,7 +185,7 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer fake.Close()
-	srv := startProxy(b, fake.ListenAddrs(), func(*config.Config) {}, fake).srv
+	srv := startProxy(b, fake.ListenAddrs(), nil, fake).srv
 	metadata := kmsg.NewRequestFormatter().AppendRequest(nil, kmsg.NewPtrMetadataRequest(), 1)
 
 	const conns = 1000

@@ -117,7 +117,7 @@ func (c *clientConn) serve() {
 	if a := c.s.auth; a != nil {
 		c.sess = a.NewSession(c.l.cfg.Name, c.nc.RemoteAddr().String(), c.revoke)
 		defer c.sess.Close()
-		c.authTimer = time.AfterFunc(c.s.cfg.Authentication.Timeout.D(), c.authTimeout)
+		c.authTimer = time.AfterFunc(c.s.cfg.AuthTimeout, c.authTimeout)
 		defer c.authTimer.Stop()
 	}
 	go c.writeLoop()
@@ -180,10 +180,17 @@ func (c *clientConn) readRequest(buf *[]byte) (*pending, error) {
 	}
 	f, err := readFrame(c.br, maxReq, *buf)
 	if err != nil {
-		if errors.Is(err, ErrFrameTooLarge) {
-			return nil, &rejection{reason: reasonFrameTooLarge, err: err}
+		if !errors.Is(err, ErrFrameTooLarge) {
+			return nil, err
 		}
-		return nil, err
+		if c.sess != nil && !c.sess.Authenticated() {
+			// Before a login, an oversized frame is a failed login: it is
+			// counted against the address, audited and delayed.
+			ctx, cancel := c.loginContext()
+			c.sess.Refuse(ctx, authn.ReasonFrameTooLarge, err)
+			cancel()
+		}
+		return nil, &rejection{reason: reasonFrameTooLarge, err: err}
 	}
 	c.s.metrics.clientBytesReceived.Add(float64(len(f.buf)))
 	p, err := c.handleRequest(f)
@@ -466,7 +473,7 @@ func (c *clientConn) revoke() {
 func (c *clientConn) authTimeout() {
 	if !c.sess.Authenticated() {
 		c.log.Info("closing connection: no SASL login within the authentication timeout",
-			zap.Duration("timeout", c.s.cfg.Authentication.Timeout.D()))
+			zap.Duration("timeout", c.s.cfg.AuthTimeout))
 		c.close()
 	}
 }

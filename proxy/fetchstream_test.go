@@ -74,7 +74,7 @@ func randomFetchResponse(rng *rand.Rand, version int16) *kmsg.FetchResponse {
 // arrive unchanged, and NodeEndpoints name only the proxy.
 func TestFetchResponsesRelayIntact(t *testing.T) {
 	p := newTestProxy(t, 1)
-	base := int32(p.srv.cfg.Listener.BrokerPortBase)
+	base := int32(p.srv.cfg.Listeners[0].BrokerPortBase)
 	rng := rand.New(rand.NewPCG(1, 2))
 	var want *kmsg.FetchResponse
 	p.fake.ControlKey(kmsg.Fetch.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {

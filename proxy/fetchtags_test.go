@@ -137,7 +137,7 @@ func TestLargeFetchWithNodeEndpointsStreamsRewritten(t *testing.T) {
 	if !bytes.Equal(resp.Topics[0].Partitions[0].RecordBatches, records) {
 		t.Fatal("records changed on the way")
 	}
-	base := int32(p.srv.cfg.Listener.BrokerPortBase)
+	base := int32(p.srv.cfg.Listeners[0].BrokerPortBase)
 	if len(resp.Brokers) != 1 || resp.Brokers[0].Host != "127.0.0.1" || resp.Brokers[0].Port != base {
 		t.Fatalf("NodeEndpoints %+v, want 127.0.0.1:%d", resp.Brokers, base)
 	}

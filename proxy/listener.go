@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
 
 // listener is one client-facing listener: a bootstrap port and one port per
@@ -15,7 +13,7 @@ import (
 // name its own addresses.
 type listener struct {
 	s    *Server
-	cfg  *config.Listener
+	cfg  *Listener
 	host string      // interface the ports bind
 	tls  *tls.Config // nil for plaintext
 
@@ -24,7 +22,7 @@ type listener struct {
 	brokers map[int32]net.Listener
 }
 
-func newListener(s *Server, cfg *config.Listener) (*listener, error) {
+func newListener(s *Server, cfg *Listener) (*listener, error) {
 	host, _, err := net.SplitHostPort(cfg.Address)
 	if err != nil {
 		return nil, fmt.Errorf("listener %s: address: %w", cfg.Name, err)

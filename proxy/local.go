@@ -65,9 +65,11 @@ func (c *clientConn) upstreamVersions() *kmsg.ApiVersionsResponse {
 	return c.s.cachedVersions(c.node)
 }
 
-// handleSASLHandshake selects the client's SASL mechanism. An unsupported
-// mechanism is answered with the enabled list, then the connection closes,
-// as a broker does. After a v0 handshake the client sends bare SASL tokens.
+// handleSASLHandshake selects the client's SASL mechanism. A refused
+// handshake (an unsupported mechanism, another mechanism than the login's
+// on re-authentication, or any handshake after a failed login) is answered
+// with the enabled list, then the connection closes, as a broker does.
+// After a v0 handshake the client sends bare SASL tokens.
 func handleSASLHandshake(c *clientConn, req kmsg.Request) ([]byte, bool, error) {
 	r := req.(*kmsg.SASLHandshakeRequest)
 	resp := kmsg.NewPtrSASLHandshakeResponse()
@@ -78,14 +80,28 @@ func handleSASLHandshake(c *clientConn, req kmsg.Request) ([]byte, bool, error) 
 		resp.SupportedMechanisms = []string{}
 		return resp.AppendTo(nil), true, nil
 	}
-	enabled, ok := c.sess.Handshake(r.Mechanism)
+	ctx, cancel := c.loginContext()
+	enabled, code := c.sess.Handshake(ctx, r.Mechanism)
+	cancel()
 	resp.SupportedMechanisms = enabled
-	if !ok {
-		resp.ErrorCode = kerr.UnsupportedSaslMechanism.Code
+	if code != authn.CodeOK {
+		resp.ErrorCode = saslErrorCodes[code]
 		return resp.AppendTo(nil), true, nil
 	}
 	c.rawSASL = r.Version == 0
 	return resp.AppendTo(nil), false, nil
+}
+
+// saslErrorCodes are the Kafka errors of refused SASL steps.
+var saslErrorCodes = map[authn.FailureCode]int16{
+	authn.CodeAuthenticationFailed: kerr.SaslAuthenticationFailed.Code,
+	authn.CodeIllegalState:         kerr.IllegalSaslState.Code,
+	authn.CodeUnsupportedMechanism: kerr.UnsupportedSaslMechanism.Code,
+}
+
+// loginContext bounds one login step by the authentication timeout.
+func (c *clientConn) loginContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), c.s.cfg.AuthTimeout)
 }
 
 // handleSASLAuthenticate runs one step of the client's login. A failed
@@ -103,10 +119,7 @@ func handleSASLAuthenticate(c *clientConn, req kmsg.Request) ([]byte, bool, erro
 	}
 	step := c.authenticate(r.Version, r.SASLAuthBytes)
 	if step.Failed {
-		resp.ErrorCode = kerr.SaslAuthenticationFailed.Code
-		if step.Code == authn.CodeIllegalState {
-			resp.ErrorCode = kerr.IllegalSaslState.Code
-		}
+		resp.ErrorCode = saslErrorCodes[step.Code]
 		resp.ErrorMessage = &step.Message
 		return resp.AppendTo(nil), true, nil
 	}
@@ -137,7 +150,7 @@ func (c *clientConn) handleRawSASL(token []byte) (*pending, error) {
 // authenticate runs a login step, bounded by the authentication timeout,
 // and stops the login timer once the client is in.
 func (c *clientConn) authenticate(version int16, msg []byte) authn.Step {
-	ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.Authentication.Timeout.D())
+	ctx, cancel := c.loginContext()
 	defer cancel()
 	step := c.sess.Authenticate(ctx, version, msg)
 	if step.Complete {

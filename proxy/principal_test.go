@@ -12,8 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz/enforce"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
 
 // The attacks of this file make a broker decide something by principal
@@ -332,9 +332,9 @@ func TestDescribeTransactionsListsOnlyDescribableTopics(t *testing.T) {
 // Metadata v8-10 reports the cluster's authorized operations; a broker
 // reports none (0) without Describe on the cluster.
 func TestMetadataClusterOperationsAreEmptyWithoutDescribeOnTheCluster(t *testing.T) {
-	p := newAuthzTestProxy(t, func(c *config.Config) {
-		c.Authorization.ACLs = append(c.Authorization.ACLs, config.ACL{Principal: "User:sa-app", Host: "*",
-			ResourceType: "cluster", Name: "kafka-cluster", Operation: "alter_configs", Permission: "allow"})
+	p := newAuthzTestProxy(t, func(s *testSetup) {
+		s.policy.ACLs = append(s.policy.ACLs, authz.ACL{Principal: "User:sa-app", Host: "*", ResourceType: authz.ResourceCluster,
+			Name: authz.ClusterName, Pattern: authz.PatternLiteral, Operation: authz.OpAlterConfigs, Permission: authz.PermissionAllow})
 	})
 	req := kmsg.NewPtrMetadataRequest()
 	req.Version, req.IncludeClusterAuthorizedOperations = 10, true

@@ -20,7 +20,6 @@ import (
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz/aclstore"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
 
 // testProxy is a proxy in front of an in-process kfake cluster.
@@ -59,51 +58,72 @@ func newTestProxy(t testing.TB, brokers int, opts ...kfake.Opt) *testProxy {
 		t.Fatal(err)
 	}
 	t.Cleanup(fake.Close)
-	return startProxy(t, fake.ListenAddrs(), func(c *config.Config) {}, fake)
+	return startProxy(t, fake.ListenAddrs(), nil, fake)
 }
 
-func startProxy(t testing.TB, upstream []string, edit func(*config.Config), fake *kfake.Cluster) *testProxy {
+// testSetup is what a test proxy is built from: the proxy's own inputs
+// and, for a proxy whose clients log in, the authenticator's and the
+// authorizer's.
+type testSetup struct {
+	proxy Config
+	// authn, when not nil, makes clients log in; policy, and the ACLs of
+	// authn.StateFile, then authorize their requests.
+	authn           *authn.Config
+	policy          authz.Policy
+	auditOutput     string  // the audit log, if any
+	allowSampleRate float64 // of allowed decisions audited
+}
+
+// testAuthn is the authenticator's input of a test proxy: PLAIN on the
+// main listener, no failure delay, the proxy's default limits.
+func testAuthn() *authn.Config {
+	return &authn.Config{
+		Listeners: map[string][]string{"default": {authn.MechanismPlain}},
+		Limits:    authn.Limits{Window: time.Minute, PerSource: 30, PerCredential: 10, PerSecond: 200},
+	}
+}
+
+// startProxy runs a proxy in front of upstream, on a loopback listener
+// with free broker ports; edit, when not nil, changes its set-up first.
+func startProxy(t testing.TB, upstream []string, edit func(*testSetup), fake *kfake.Cluster) *testProxy {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Auth = config.AuthNone
-	cfg.Listener.Address = "127.0.0.1:0"
-	cfg.Listener.BrokerPortBase = freePortBase(t, 8)
-	cfg.Upstream.Bootstrap = upstream
-	cfg.Upstream.MetadataRefresh = config.Duration(time.Second)
-	cfg.Upstream.DialTimeout = config.Duration(5 * time.Second)
-	edit(cfg)
-	if err := cfg.Normalize(); err != nil {
-		t.Fatal(err)
+	setup := &testSetup{proxy: Config{
+		Listeners:   []Listener{{Name: "default", Address: "127.0.0.1:0", AdvertisedHost: "127.0.0.1", BrokerPortBase: freePortBase(t, 8)}},
+		Upstream:    Upstream{Bootstrap: upstream, MetadataRefresh: time.Second, DialTimeout: 5 * time.Second},
+		Limits:      Limits{MaxRequestBytes: 100 << 20, MaxResponseBytes: 256 << 20, MaxInFlight: 1000},
+		AuthTimeout: 10 * time.Second,
+	}}
+	if edit != nil {
+		edit(setup)
 	}
 	log := zap.NewNop() // benchmarks measure the proxy, not its test log
 	if _, ok := t.(*testing.T); ok {
 		log = zaptest.NewLogger(t)
 	}
-	srv, err := NewServer(cfg, log, nil)
+	setup.proxy.Authenticate = setup.authn != nil
+	srv, err := NewServer(setup.proxy, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Auth == config.AuthSASL {
-		a, err := authn.New(authn.Options{Config: cfg, ClusterID: srv.ClusterID, Log: log.Named("authn")})
+	if setup.authn != nil {
+		a, err := authn.New(authn.Options{Config: *setup.authn, ClusterID: srv.ClusterID, Log: log.Named("authn"), Audit: testAudit(t, setup.auditOutput)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv.SetAuthenticator(a)
-		pol, err := cfg.Authorization.Policy(authTestCluster)
-		if err != nil {
-			t.Fatal(err)
-		}
-		az, err := authz.NewAuthorizer(pol)
-		if err != nil {
-			t.Fatal(err)
-		}
-		acls := aclstore.New(cfg.APIKeys.StateFile, az, pol, log.Named("acls"))
 		ctx, cancel := context.WithCancel(context.Background())
-		t.Cleanup(cancel)
+		t.Cleanup(func() { cancel(); a.Wait() })
+		a.Start(ctx)
+		srv.SetAuthenticator(a)
+		setup.policy.Cluster = authTestCluster
+		az, err := authz.NewAuthorizer(setup.policy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acls := aclstore.New(setup.authn.StateFile, az, setup.policy, log.Named("acls"))
 		if err := acls.Start(ctx, 50*time.Millisecond); err != nil {
 			t.Fatal(err)
 		}
-		srv.SetAuthorization(Authorization{Authorizer: az, ACLs: acls, Audit: testAudit(t, cfg), AllowSampleRate: cfg.Authorization.AuditAllowedSampleRate})
+		srv.SetAuthorization(Authorization{Authorizer: az, ACLs: acls, Audit: testAudit(t, setup.auditOutput), AllowSampleRate: setup.allowSampleRate})
 	}
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
@@ -171,7 +191,7 @@ func TestMetadataNamesOnlyProxyAddresses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := p.srv.cfg.Listener.BrokerPortBase
+	base := p.srv.cfg.Listeners[0].BrokerPortBase
 	if len(resp.Brokers) != 3 {
 		t.Fatalf("want 3 brokers, got %d", len(resp.Brokers))
 	}
@@ -189,7 +209,7 @@ func TestMetadataNamesOnlyProxyAddresses(t *testing.T) {
 
 func TestFindCoordinatorBothFormsAreRewritten(t *testing.T) {
 	p := newTestProxy(t, 3)
-	base := int32(p.srv.cfg.Listener.BrokerPortBase)
+	base := int32(p.srv.cfg.Listeners[0].BrokerPortBase)
 	for _, version := range []int16{3, 4} {
 		t.Run("v"+strconv.Itoa(int(version)), func(t *testing.T) {
 			cl := p.client(t, kgo.MaxVersions(kversionsWith(kmsg.FindCoordinator.Int16(), version)))
@@ -229,7 +249,7 @@ func TestDescribeClusterIsRewritten(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := int32(p.srv.cfg.Listener.BrokerPortBase)
+	base := int32(p.srv.cfg.Listeners[0].BrokerPortBase)
 	for _, b := range resp.Brokers {
 		if b.Port != base+b.NodeID || b.Host != "127.0.0.1" {
 			t.Errorf("broker %d at %s:%d", b.NodeID, b.Host, b.Port)
@@ -309,7 +329,7 @@ func TestUnreachableBrokerLeavesOthersServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fake.Close()
-	p := startProxy(t, append([]string{dead}, fake.ListenAddrs()...), func(*config.Config) {}, fake)
+	p := startProxy(t, append([]string{dead}, fake.ListenAddrs()...), nil, fake)
 	for range 3 {
 		cl := p.client(t)
 		if _, err := kmsg.NewPtrMetadataRequest().RequestWith(context.Background(), cl); err != nil {
@@ -325,10 +345,10 @@ func TestBrokersThatJoinLaterGetAPort(t *testing.T) {
 	}
 	t.Cleanup(fake.Close)
 	// The port of node 42 must be free too, not only the first few.
-	p := startProxy(t, fake.ListenAddrs(), func(c *config.Config) { c.Listener.BrokerPortBase = freePortBase(t, 43) }, fake)
+	p := startProxy(t, fake.ListenAddrs(), func(s *testSetup) { s.proxy.Listeners[0].BrokerPortBase = freePortBase(t, 43) }, fake)
 	// Pretend a broker with a large node id appeared in a response.
 	host, port := p.srv.lns[0].advertise(42, "10.0.0.9", 9092)
-	base := p.srv.cfg.Listener.BrokerPortBase
+	base := p.srv.cfg.Listeners[0].BrokerPortBase
 	if host != "127.0.0.1" || int(port) != base+42 {
 		t.Fatalf("advertised %s:%d", host, port)
 	}
@@ -392,13 +412,13 @@ func kversionsWith(key, version int16) *kversion.Versions {
 	return v
 }
 
-// testAudit opens the audit log the configuration names, if any.
-func testAudit(t testing.TB, cfg *config.Config) *audit.Sink {
+// testAudit opens the audit log output, if any.
+func testAudit(t testing.TB, output string) *audit.Sink {
 	t.Helper()
-	if cfg.Audit.Output == "" {
+	if output == "" {
 		return nil
 	}
-	sink, err := audit.Open(cfg.Audit.Output)
+	sink, err := audit.Open(output)
 	if err != nil {
 		t.Fatal(err)
 	}

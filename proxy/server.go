@@ -15,7 +15,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
 
 // bootstrapNode is the pseudo node id of the bootstrap listener: its
@@ -25,7 +24,7 @@ const bootstrapNode int32 = -1
 // Server is a running proxy: a bootstrap listener, one listener per upstream
 // broker (port base + node id), and the client connections they accept.
 type Server struct {
-	cfg     *config.Config
+	cfg     Config
 	log     *zap.Logger
 	metrics *metrics
 	dialer  *dialer
@@ -60,12 +59,15 @@ type Server struct {
 }
 
 // NewServer validates what it needs from cfg and prepares a server. reg may
-// be nil to skip metrics registration. cfg must be normalized.
-func NewServer(cfg *config.Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error) {
+// be nil to skip metrics registration.
+func NewServer(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server, error) {
 	if len(cfg.Upstream.Bootstrap) == 0 {
 		return nil, errors.New("upstream.bootstrap: at least one broker address is required")
 	}
-	d, err := newDialer(cfg)
+	if len(cfg.Listeners) == 0 {
+		return nil, errors.New("no listener")
+	}
+	d, err := newDialer(cfg.Upstream, cfg.Limits.MaxResponseBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -92,8 +94,8 @@ func NewServer(cfg *config.Config, log *zap.Logger, reg prometheus.Registerer) (
 			Help: "Authorization decisions answered from the decision memo.",
 		}, s.memoHits))
 	}
-	for _, lc := range cfg.Listeners() {
-		l, err := newListener(s, lc)
+	for i := range cfg.Listeners {
+		l, err := newListener(s, &s.cfg.Listeners[i])
 		if err != nil {
 			return nil, err
 		}
@@ -106,8 +108,8 @@ func NewServer(cfg *config.Config, log *zap.Logger, reg prometheus.Registerer) (
 // brokers (opening a port for each on every listener) and starts serving. An unreachable upstream is not an
 // error: the proxy keeps retrying in the background and reports not ready.
 func (s *Server) Start(ctx context.Context) error {
-	if s.cfg.Auth != config.AuthNone && s.auth == nil {
-		return fmt.Errorf("auth is %q but no authenticator was set: refusing to serve unauthenticated clients", s.cfg.Auth)
+	if s.cfg.Authenticate && s.auth == nil {
+		return errors.New("clients must authenticate but no authenticator was set: refusing to serve unauthenticated clients")
 	}
 	for _, l := range s.lns {
 		ln, err := l.listen(l.cfg.Address)
@@ -326,7 +328,7 @@ func (s *Server) acceptLoop(l *listener, ln net.Listener, node int32) {
 // upstream is unreachable.
 func (s *Server) refreshLoop(ctx context.Context) {
 	defer s.loopsWG.Done()
-	interval := s.cfg.Upstream.MetadataRefresh.D()
+	interval := s.cfg.Upstream.MetadataRefresh
 	for {
 		wait := interval
 		if !s.ready.Load() {
@@ -471,16 +473,16 @@ func (s *Server) shutdown(ctx context.Context) error {
 	return err
 }
 
-// UpstreamClusterID asks the upstream cluster of cfg for its cluster id,
-// logging in as the proxy does. The api-key command uses it to scope new
-// keys when authentication.cluster_id is not set.
-func UpstreamClusterID(ctx context.Context, cfg *config.Config) (string, error) {
-	d, err := newDialer(cfg)
+// UpstreamClusterID asks the upstream cluster for its cluster id, logging
+// in as the proxy does. The api-key command uses it to scope new keys when
+// authentication.cluster_id is not set.
+func UpstreamClusterID(ctx context.Context, cfg Upstream, maxResponseBytes int) (string, error) {
+	d, err := newDialer(cfg, maxResponseBytes)
 	if err != nil {
 		return "", err
 	}
 	var errs []error
-	for _, addr := range cfg.Upstream.Bootstrap {
+	for _, addr := range cfg.Bootstrap {
 		id, err := func() (string, error) {
 			u, err := d.dial(ctx, addr)
 			if err != nil {

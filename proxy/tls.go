@@ -5,13 +5,11 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
-
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
 
 // serverTLSConfig is the client-facing TLS configuration; a client CA makes
 // it mTLS.
-func serverTLSConfig(t *config.ServerTLS) (*tls.Config, error) {
+func serverTLSConfig(t *ServerTLS) (*tls.Config, error) {
 	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("listener.tls: %w", err)
@@ -28,7 +26,7 @@ func serverTLSConfig(t *config.ServerTLS) (*tls.Config, error) {
 
 // upstreamTLSConfig is how the proxy verifies, and authenticates to, the
 // upstream brokers.
-func upstreamTLSConfig(t *config.ClientTLS) (*tls.Config, error) {
+func upstreamTLSConfig(t *UpstreamTLS) (*tls.Config, error) {
 	tc := &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		ServerName:         t.ServerName,

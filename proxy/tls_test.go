@@ -18,8 +18,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
 
 // writeCert writes a self-signed certificate for 127.0.0.1 and returns the
@@ -88,10 +86,10 @@ func TestTLSListenerServesBootstrapAndBrokerPorts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := startProxy(t, fake.ListenAddrs(), func(c *config.Config) {
-				c.Listener.TLS = &config.ServerTLS{CertFile: certFile, KeyFile: keyFile}
+			p := startProxy(t, fake.ListenAddrs(), func(s *testSetup) {
+				s.proxy.Listeners[0].TLS = &ServerTLS{CertFile: certFile, KeyFile: keyFile}
 				if tt.clientCA {
-					c.Listener.TLS.ClientCAFile = certFile
+					s.proxy.Listeners[0].TLS.ClientCAFile = certFile
 				}
 			}, fake)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

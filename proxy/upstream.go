@@ -16,8 +16,6 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
-
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
 
 // proxyClientID is the client id of requests the proxy makes on its own
@@ -38,22 +36,22 @@ type dialer struct {
 	maxResp int
 }
 
-func newDialer(cfg *config.Config) (*dialer, error) {
-	d := &dialer{timeout: cfg.Upstream.DialTimeout.D(), maxResp: cfg.Limits.MaxResponseBytes}
-	if t := cfg.Upstream.TLS; t != nil {
+func newDialer(cfg Upstream, maxResponseBytes int) (*dialer, error) {
+	d := &dialer{timeout: cfg.DialTimeout, maxResp: maxResponseBytes}
+	if t := cfg.TLS; t != nil {
 		tc, err := upstreamTLSConfig(t)
 		if err != nil {
 			return nil, err
 		}
 		d.tls = tc
 	}
-	if s := cfg.Upstream.SASL; s != nil {
+	if s := cfg.SASL; s != nil {
 		switch strings.ToUpper(s.Mechanism) {
-		case config.MechanismPlain:
+		case UpstreamPlain:
 			d.mech = plain.Auth{User: s.Username, Pass: s.Password}.AsMechanism()
-		case config.MechanismScramSHA256:
+		case UpstreamScramSHA256:
 			d.mech = scram.Auth{User: s.Username, Pass: s.Password}.AsSha256Mechanism()
-		case config.MechanismScramSHA512:
+		case UpstreamScramSHA512:
 			d.mech = scram.Auth{User: s.Username, Pass: s.Password}.AsSha512Mechanism()
 		default:
 			return nil, fmt.Errorf("upstream.sasl.mechanism %q is not supported", s.Mechanism)

@@ -15,7 +15,10 @@ const (
 	// a registered claim has the wrong type, or exp is missing.
 	ReasonMalformed Reason = "malformed"
 	// ReasonTooLarge: longer than MaxTokenBytes; nothing was parsed.
-	ReasonTooLarge Reason = "token_too_large"
+	ReasonTooLarge Reason = "too_large"
+	// ReasonCriticalHeader: the header's crit marks extensions that must
+	// be understood (RFC 7515); none is.
+	ReasonCriticalHeader Reason = "unsupported_critical_header"
 	// ReasonAlgorithm: the header's alg is not allowed, or does not fit the
 	// key the token names.
 	ReasonAlgorithm Reason = "algorithm_not_allowed"
@@ -35,6 +38,29 @@ const (
 	// ReasonKeysUnavailable: the provider's keys could not be fetched.
 	ReasonKeysUnavailable Reason = "jwks_unavailable"
 )
+
+// Reasons lists every Reason with what it means, for the documentation.
+func Reasons() []ReasonMeaning {
+	return []ReasonMeaning{
+		{ReasonMalformed, "not a compact JWS with a JSON header and claims, a registered claim of the wrong type, or no exp"},
+		{ReasonTooLarge, "longer than oidc.max_token_bytes; not parsed"},
+		{ReasonAlgorithm, "alg is not one of the provider's algorithms, or does not fit the key the token names"},
+		{ReasonCriticalHeader, "the header's crit marks extensions the proxy would have to understand"},
+		{ReasonUnknownKey, "no published key has the token's kid, even after a refresh"},
+		{ReasonSignature, "the signature does not verify with the key it names"},
+		{ReasonExpired, "exp has passed (beyond clock_skew)"},
+		{ReasonNotYetValid, "nbf or iat is in the future (beyond clock_skew)"},
+		{ReasonIssuer, "iss is not the provider's issuer"},
+		{ReasonAudience, "aud holds none of the provider's audiences"},
+		{ReasonKeysUnavailable, "the provider's keys could not be fetched"},
+	}
+}
+
+// ReasonMeaning is a Reason and what it means.
+type ReasonMeaning struct {
+	Reason  Reason
+	Meaning string
+}
 
 // Error is why a token was refused. Err, which may be nil, describes the
 // cause for logs; it never contains the token.

@@ -117,6 +117,18 @@ func (p *Provider) Start(ctx context.Context) {
 // exp, without the clock skew allowance; the returned *Token is shared and
 // read-only.
 func (p *Provider) Verify(ctx context.Context, raw string) (*Token, error) {
+	return p.Check(ctx, raw, nil)
+}
+
+// ErrNotChecked is Check's error for a new token it was not allowed to
+// verify.
+var ErrNotChecked = errors.New("oauth: token not checked: verifying new tokens is suspended")
+
+// Check is Verify, except that a token that is not in the cache is
+// verified only if mayVerify, when not nil, allows it; otherwise the error
+// is ErrNotChecked. A token in the cache costs one hash and a lookup, and
+// is always answered.
+func (p *Provider) Check(ctx context.Context, raw string, mayVerify func() bool) (*Token, error) {
 	if len(raw) > p.cfg.MaxTokenBytes {
 		return nil, refuse(ReasonTooLarge, "token is %d bytes, more than the %d accepted", len(raw), p.cfg.MaxTokenBytes)
 	}
@@ -127,6 +139,9 @@ func (p *Provider) Verify(ctx context.Context, raw string) (*Token, error) {
 		return tok, nil
 	case cacheExpired:
 		return nil, refuse(ReasonExpired, "token expired at %s", tok.Expiry.UTC().Format(time.RFC3339))
+	}
+	if mayVerify != nil && !mayVerify() {
+		return nil, ErrNotChecked
 	}
 	tok, err := p.verify(ctx, raw)
 	if err != nil {
@@ -250,13 +265,20 @@ func checkShape(raw string, algs []string) *Error {
 		return refuse(ReasonMalformed, "JWS header is not base64url: %w", err)
 	}
 	var h struct {
-		Alg string `json:"alg"`
+		Alg  string          `json:"alg"`
+		Crit json.RawMessage `json:"crit"`
 	}
 	if err := json.Unmarshal(b, &h); err != nil {
 		return refuse(ReasonMalformed, "JWS header is not a JSON object: %w", err)
 	}
 	if h.Alg == "" {
 		return refuse(ReasonMalformed, "JWS header has no alg")
+	}
+	if h.Crit != nil {
+		// RFC 7515 4.1.11: a recipient must refuse a JWS whose crit names
+		// an extension it does not understand, and this package
+		// understands none.
+		return refuse(ReasonCriticalHeader, "JWS header marks extensions critical (crit %s)", clip(string(h.Crit)))
 	}
 	if !slices.Contains(algs, h.Alg) {
 		return refuse(ReasonAlgorithm, "alg %q is not allowed", clip(h.Alg))

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/cmd/kafka-auth-proxy/assemble"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/proxy"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/store"
@@ -43,7 +44,7 @@ func (f *stateFlags) register(cmd *cobra.Command) {
 func (f *stateFlags) open() (*config.Config, string, error) {
 	var cfg *config.Config
 	if f.configFile != "" {
-		c, err := config.Load(f.configFile)
+		c, err := assemble.Load(f.configFile)
 		if err != nil {
 			return nil, "", err
 		}
@@ -147,7 +148,8 @@ func clusterOf(ctx context.Context, cfg *config.Config) (string, error) {
 	if cfg.Authentication.ClusterID != "" {
 		return cfg.Authentication.ClusterID, nil
 	}
-	id, err := proxy.UpstreamClusterID(ctx, cfg)
+	up := assemble.Proxy(cfg)
+	id, err := proxy.UpstreamClusterID(ctx, up.Upstream, up.Limits.MaxResponseBytes)
 	if err != nil {
 		return "", fmt.Errorf("cannot learn the upstream cluster id (pass --cluster): %w", err)
 	}

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/cmd/kafka-auth-proxy/assemble"
 )
 
 func newCheckConfigCmd() *cobra.Command {
@@ -14,7 +14,7 @@ func newCheckConfigCmd() *cobra.Command {
 		Short: "Report every problem in a configuration file, with its key path and line",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			problems := config.Check(args[0])
+			problems := assemble.CheckFile(args[0])
 			for _, p := range problems {
 				fmt.Fprintln(cmd.OutOrStdout(), p.Describe(args[0]))
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz/aclstore"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/cmd/kafka-auth-proxy/assemble"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
 
@@ -79,7 +80,7 @@ func (r *reloader) reload() {
 		r.log.Error("configuration not reloaded; the running one is kept", zap.Error(err))
 		return
 	}
-	if err := r.auth.Reload(next); err != nil {
+	if err := r.auth.Reload(assemble.Authn(next)); err != nil {
 		_ = publishPolicy(r.current, r.acls, r.cluster())
 		r.log.Error("configuration not reloaded; the running one is kept", zap.Error(err))
 		return

@@ -19,6 +19,7 @@ import (
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz/aclstore"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/cmd/kafka-auth-proxy/assemble"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/proxy"
 )
@@ -76,7 +77,7 @@ Flags given together with --config override the file.`,
 func (f *serveFlags) load(cmd *cobra.Command) (*config.Config, error) {
 	var cfg *config.Config
 	if f.configFile != "" {
-		c, err := config.Load(f.configFile)
+		c, err := assemble.Load(f.configFile)
 		if err != nil {
 			return nil, err
 		}
@@ -139,7 +140,7 @@ func run(ctx context.Context, cfg *config.Config, reload *reloader, started func
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv, err := proxy.NewServer(cfg, log, reg)
+	srv, err := proxy.NewServer(assemble.Proxy(cfg), log, reg)
 	if err != nil {
 		return err
 	}
@@ -152,7 +153,7 @@ func run(ctx context.Context, cfg *config.Config, reload *reloader, started func
 	cluster := func() string { return cmp.Or(cfg.Authentication.ClusterID, srv.ClusterID()) }
 	if cfg.Auth == config.AuthSASL {
 		a, err := authn.New(authn.Options{
-			Config:     cfg,
+			Config:     assemble.Authn(cfg),
 			ClusterID:  srv.ClusterID,
 			Log:        log.Named("authn"),
 			Registerer: reg,
@@ -208,7 +209,7 @@ func run(ctx context.Context, cfg *config.Config, reload *reloader, started func
 // startAuthorization compiles the configuration's policy, adds the ACLs of
 // the state file, and makes srv enforce it.
 func startAuthorization(ctx context.Context, cfg *config.Config, srv *proxy.Server, reg prometheus.Registerer, sink *audit.Sink, log *zap.Logger) (*aclstore.Store, error) {
-	pol, err := cfg.Authorization.Policy(cmp.Or(cfg.Authentication.ClusterID, srv.ClusterID()))
+	pol, err := assemble.Policy(cfg, cmp.Or(cfg.Authentication.ClusterID, srv.ClusterID()))
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +232,7 @@ func startAuthorization(ctx context.Context, cfg *config.Config, srv *proxy.Serv
 
 // publishPolicy applies the configuration's policy for cluster.
 func publishPolicy(cfg *config.Config, acls *aclstore.Store, cluster string) error {
-	pol, err := cfg.Authorization.Policy(cluster)
+	pol, err := assemble.Policy(cfg, cluster)
 	if err != nil {
 		return err
 	}

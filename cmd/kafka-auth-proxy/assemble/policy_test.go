@@ -1,28 +1,29 @@
-package config
+package assemble
 
 import (
 	"reflect"
 	"testing"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
 
 // The file's spelling of an ACL or binding becomes the authorizer's, with
 // the documented defaults.
 func TestAuthorizationPolicyDefaults(t *testing.T) {
-	a := Authorization{
+	cfg := &config.Config{Authorization: config.Authorization{
 		SuperUsers: []string{"User:sa-root"},
-		ACLs: []ACL{
+		ACLs: []config.ACL{
 			{Principal: "User:sa-a", ResourceType: "topic", Name: "orders-", Pattern: "PREFIXED", Operation: "read"},
 			{Principal: "User:*", Host: "10.0.0.1", ResourceType: "Cluster", Operation: "idempotent_write", Permission: "deny"},
 			{Principal: "User:pool-x", ResourceType: "TRANSACTIONAL_ID", Name: "tx", Operation: "Write"},
 		},
-		RoleBindings: []RoleBinding{
+		RoleBindings: []config.RoleBinding{
 			{Principal: "User:sa-a", Role: "DeveloperRead", ResourceType: "group", Name: "orders-app"},
 			{Principal: "User:sa-ops", Role: "Operator", Cluster: "lkc-1"},
 		},
-	}
-	got, err := a.Policy("lkc-1")
+	}}
+	got, err := Policy(cfg, "lkc-1")
 	if err != nil {
 		t.Fatal(err)
 	}
