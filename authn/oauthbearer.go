@@ -68,7 +68,7 @@ func checkOAuth(ctx context.Context, a *Authenticator, d *directory, host string
 		at.cause = errors.New("the proxy is over its ceiling of failed token verifications, and this address has not logged in in the last hour")
 		return at
 	case err != nil:
-		at.reason, at.cause, at.verified = ReasonTokenPrefix+"invalid", err, true
+		at.reason, at.cause, at.verified = ReasonTokenPrefix+string(oauth.ReasonMalformed), err, true
 		if r := oauth.ReasonOf(err); r != "" {
 			at.reason = ReasonTokenPrefix + string(r)
 		}
