@@ -51,6 +51,13 @@ func (a *authSetup) clientOpt() kgo.Opt {
 	return kgo.SASL(plain.Auth{User: a.keyID, Pass: a.secret}.AsMechanism())
 }
 
+// plainToken is the SASL/PLAIN message that logs in with the API key (RFC
+// 4616): no authorization identity, then the key id and the secret, each
+// after a NUL.
+func (a *authSetup) plainToken() []byte {
+	return []byte("\x00" + a.keyID + "\x00" + a.secret)
+}
+
 // The configuration file of the proxy+auth path, in the YAML keys of
 // config.Config (see config/example.yaml). Only what the bench sets is
 // written; everything else keeps its default.

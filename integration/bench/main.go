@@ -1,14 +1,16 @@
 // Command bench measures forwarding throughput of kafka-auth-proxy against a
-// real single-node Apache Kafka, and the proxy's CPU cost per forwarded byte.
+// real single-node Apache Kafka, the proxy's CPU cost per forwarded byte,
+// and its memory per idle authenticated connection.
 //
 // Usage:
 //
 //	make bench
-//	go run ./integration/bench -proxy-bin ./bin/kafka-auth-proxy [-mb 512] [-rounds 3]
+//	go run ./integration/bench -proxy-bin ./bin/kafka-auth-proxy [-mb 512] [-rounds 3] [-idle-conns 5000]
+//	go run ./integration/bench -proxy-bin ./bin/kafka-auth-proxy -idle-only [-idle-conns 5000]
 //
 // Other flags: -auth (true), -record-bytes (1024), -partitions (6),
 // -warmup-mb (64), -tmpfs (true), -phase-timeout (5m), -proxy-log-level
-// (warn); -h lists them.
+// (warn), -idle-settle (1m); -h lists them.
 //
 // It starts one Kafka broker with integration/harness (needs Java 17+ and
 // Maven; no Docker), then the proxy binary as subprocesses in front of it,
@@ -54,8 +56,38 @@
 // Phase times include the client's start (metadata, connections, and the
 // SASL login on proxy+auth), on every path.
 //
-// Speed is reported, not asserted: the exit status is non-zero only when
-// something fails. The broker, the clients and the proxy share the
+// After the rounds (or alone, with -idle-only: no warm-up, no rounds), the
+// idle connections benchmark measures the resident memory of the
+// proxy+auth process (VmRSS of /proc/<pid>/status) with -idle-conns
+// authenticated clients that do nothing (0 skips it, and so does
+// -auth=false, saying so):
+//
+//   - before: once the proxy is quiet after the rounds, or right after its
+//     start with -idle-only, and its memory has settled (sampled every
+//     500 ms until two samples in a row differ by less than 1%, for at most
+//     10 s);
+//   - open: -idle-conns client connections to its bootstrap address, 64 at
+//     a time, each within 15 s, and each with a minimal raw Kafka client (no
+//     kgo.Client, whose goroutines and buffers would dominate the bench):
+//     ApiVersions v3, SaslHandshake v1 PLAIN, SaslAuthenticate v2 with the
+//     API key, then a Metadata request of no topics, which has the proxy
+//     open the client's upstream connection to the broker; then idle. More
+//     than 1% of them failing fails the run. Once all are open, the memory
+//     again once it has settled, and "per connection" is the growth over
+//     before divided by the open connections;
+//   - closed: after they are all closed, sampled every second until it is
+//     within 10% of before plus 2 MiB, for at most -idle-settle.
+//
+// At each moment it also reads the proxy's /metrics when it can: the Go
+// runtime's heap and stacks in use and goroutines, and its client and
+// upstream connection gauges, which tell whether every client got its
+// upstream connection. Every client costs the proxy two file descriptors
+// (client and upstream) and the bench one: the bench raises its own soft
+// RLIMIT_NOFILE to the hard limit and refuses to start when either
+// process's limit cannot hold -idle-conns connections.
+//
+// Speed and memory are reported, not asserted: the exit status is non-zero
+// only when something fails. The broker, the clients and the proxy share the
 // machine's cores, so on a small or busy machine expect noise in the
 // ratios; compare runs with more -rounds and a larger -mb.
 // Progress goes to stderr, the report to stdout.
@@ -86,6 +118,9 @@ type options struct {
 	proxyLogLevel string
 	tmpfs         bool
 	auth          bool
+	idleConns     int
+	idleOnly      bool
+	idleSettle    time.Duration
 }
 
 func parseFlags() (options, error) {
@@ -100,6 +135,9 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.proxyLogLevel, "proxy-log-level", "warn", "log level of the proxy subprocesses (their logs go to stderr only on failure)")
 	flag.BoolVar(&o.tmpfs, "tmpfs", true, "keep the broker's data in /dev/shm (memory), so disk writeback does not skew later phases")
 	flag.BoolVar(&o.auth, "auth", true, "also measure the proxy+auth path: a second proxy with SASL/PLAIN API key logins and role-binding authorization")
+	flag.IntVar(&o.idleConns, "idle-conns", 5000, "authenticated idle connections to open to proxy+auth to measure its memory per connection, after the rounds (0: none)")
+	flag.BoolVar(&o.idleOnly, "idle-only", false, "run only the idle connections benchmark, no warm-up or rounds")
+	flag.DurationVar(&o.idleSettle, "idle-settle", time.Minute, "how long to wait for proxy+auth's memory to return once the idle connections are closed")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %q", flag.Args())
@@ -119,6 +157,14 @@ func parseFlags() (options, error) {
 		return o, fmt.Errorf("-partitions must be positive, got %d", o.partitions)
 	case o.phaseTimeout <= 0:
 		return o, fmt.Errorf("-phase-timeout must be positive, got %v", o.phaseTimeout)
+	case o.idleConns < 0:
+		return o, fmt.Errorf("-idle-conns must not be negative, got %d", o.idleConns)
+	case o.idleSettle <= 0:
+		return o, fmt.Errorf("-idle-settle must be positive, got %v", o.idleSettle)
+	case o.idleOnly && o.idleConns == 0:
+		return o, errors.New("-idle-only needs idle connections, -idle-conns is 0")
+	case o.idleOnly && !o.auth:
+		return o, errors.New("-idle-only needs -auth: the idle connections log in on the proxy+auth path")
 	}
 	return o, nil
 }
@@ -145,12 +191,15 @@ func main() {
 	}
 }
 
-// run starts the cluster and the proxy, runs every round and writes the
-// report to out. Everything it started is stopped before it returns.
+// run starts the cluster and the proxy, runs every round and then the idle
+// connections benchmark, and writes the report to out. Everything it
+// started is stopped before it returns.
 func run(ctx context.Context, o options, out io.Writer) (err error) {
-	w, err := newWorkload(o)
-	if err != nil {
-		return err
+	var w *workload
+	if !o.idleOnly {
+		if w, err = newWorkload(o); err != nil {
+			return err
+		}
 	}
 	env, err := startEnv(ctx, o)
 	if err != nil {
@@ -176,6 +225,17 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		}()
 	}
 
+	if !o.idleOnly {
+		if err := runThroughput(ctx, env, w, o, out); err != nil {
+			return err
+		}
+	}
+	return idlePhase(ctx, env, o, out)
+}
+
+// runThroughput runs the warm-up and every round and writes their report
+// to out.
+func runThroughput(ctx context.Context, env *env, w *workload, o options, out io.Writer) error {
 	r := &runner{env: env, w: w, phaseTimeout: o.phaseTimeout}
 	if o.warmupMiB > 0 {
 		if err := r.warmUp(ctx, o.warmupMiB); err != nil {

@@ -202,3 +202,101 @@ func median(v []float64) float64 {
 	}
 	return s[m]
 }
+
+// idleReportInput is what the idle connections section of the report
+// shows.
+type idleReportInput struct {
+	// standalone is set with -idle-only: the section is the whole report,
+	// with a title of its own, and the baseline was taken after the start.
+	standalone   bool
+	kafkaVersion string
+	// skipped, when set, says why the benchmark did not run.
+	skipped string
+	res     idleResult
+}
+
+// writeIdleReport prints the idle connections section: the proxy's
+// resident memory before, with and after the connections, and its own
+// metrics at those moments when it could read them.
+func writeIdleReport(out io.Writer, in idleReportInput) {
+	fmt.Fprintln(out)
+	if in.skipped != "" {
+		fmt.Fprintf(out, "idle connections: skipped (%s)\n", in.skipped)
+		return
+	}
+	r := in.res
+	baseline := "after the throughput rounds"
+	if in.standalone {
+		baseline = "after the start"
+		fmt.Fprintln(out, "kafka-auth-proxy idle connections benchmark")
+		fmt.Fprintf(out, "kafka:   %s, 1 broker\n", in.kafkaVersion)
+		fmt.Fprintln(out)
+	}
+	fmt.Fprintf(out, "idle connections (%s, %d authenticated, %s)\n", pathProxyAuth, r.opened, upstreamNote(r))
+	fmt.Fprintf(out, "  each: ApiVersions, SASL/PLAIN login with the API key, Metadata of no topics; then idle\n")
+	fmt.Fprintf(out, "  opened in %.1f s, %d at a time; %d of %d failed\n", r.openTime.Seconds(), idleConcurrency, r.failed, r.conns)
+	fmt.Fprintf(out, "  memory: resident (VmRSS) of the %s process; before and open once it settled\n", pathProxyAuth)
+	fmt.Fprintf(out, "  %-10s %7.1f MiB   (%s)\n", "RSS before", mib(r.before), baseline)
+	fmt.Fprintf(out, "  %-10s %7.1f MiB   (%+.1f MiB, %.1f KiB per connection)\n", "RSS open", mib(r.open),
+		deltaMiB(r.open, r.before), r.perConnKiB())
+	fmt.Fprintf(out, "  %-10s %7.1f MiB   (%+.1f MiB over before, %s)\n", "RSS closed", mib(r.closed),
+		deltaMiB(r.closed, r.before), closedNote(r))
+	writeIdleMetrics(out, r.metrics)
+}
+
+// upstreamNote tells how many upstream connections the idle clients made
+// the proxy open.
+func upstreamNote(r idleResult) string {
+	up, ok := r.upstreams()
+	switch {
+	case !ok:
+		return "upstream connections not counted"
+	case up >= r.opened:
+		return "each with its upstream connection"
+	}
+	return fmt.Sprintf("%d upstream connections", up)
+}
+
+// closedNote tells when the closed figure was taken.
+func closedNote(r idleResult) string {
+	if r.returned {
+		return fmt.Sprintf("after %.0f s", r.closedAfter.Seconds())
+	}
+	return fmt.Sprintf("still above before + %.0f%% + %d MiB after %.0f s",
+		100*returnSlackFraction, returnSlackKiB/kibPerMiB, r.closedAfter.Seconds())
+}
+
+// writeIdleMetrics prints a table of the proxy's metrics at each moment of
+// the idle benchmark, "-" where it did not report one; nothing when it
+// reported none.
+func writeIdleMetrics(out io.Writer, metrics [idleMoments]proxyMetrics) {
+	if !slices.ContainsFunc(metrics[:], func(m proxyMetrics) bool { return m != nil }) {
+		return
+	}
+	rows := []struct {
+		label, name string
+		bytes       bool
+	}{
+		{"Go heap in use", metricHeapInuse, true},
+		{"Go stacks in use", metricStackInuse, true},
+		{"goroutines", metricGoroutines, false},
+		{"client connections", metricClientConns, false},
+		{"upstream connections", metricUpstreams, false},
+	}
+	fmt.Fprintf(out, "  %-22s %10s %10s %10s\n", "proxy metrics", "before", "open", "closed")
+	for _, row := range rows {
+		var cells [idleMoments]string
+		for i, m := range metrics {
+			v, ok := m[row.name]
+			switch {
+			case !ok:
+				cells[i] = "-"
+			case row.bytes:
+				cells[i] = fmt.Sprintf("%.1f MiB", v/(1<<20))
+			default:
+				cells[i] = fmt.Sprintf("%.0f", v)
+			}
+		}
+		fmt.Fprintf(out, "    %-20s %10s %10s %10s\n", row.label, cells[idleBefore], cells[idleOpen], cells[idleClosed])
+	}
+}
