@@ -27,7 +27,7 @@ type apiKey struct{ id, secret string }
 
 // newAuthTestProxy runs a proxy with auth: sasl in front of kfake, with one
 // API key on account sa-test.
-func newAuthTestProxy(t *testing.T, edit func(*testSetup)) (*testProxy, apiKey) {
+func newAuthTestProxy(t testing.TB, edit func(*testSetup)) (*testProxy, apiKey) {
 	t.Helper()
 	fake, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "t"), kfake.ClusterID(authTestCluster))
 	if err != nil {
@@ -68,13 +68,13 @@ func makeAPIKey(t testing.TB, account string) (apiKey, authn.Key) {
 
 // rawConn is a client speaking the protocol by hand.
 type rawConn struct {
-	t    *testing.T
+	t    testing.TB
 	nc   net.Conn
 	br   *bufio.Reader
 	corr int32
 }
 
-func dialRaw(t *testing.T, addr string) *rawConn {
+func dialRaw(t testing.TB, addr string) *rawConn {
 	t.Helper()
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {

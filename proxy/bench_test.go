@@ -176,22 +176,43 @@ func (staticAdvertiser) advertise(id int32, _ string, _ int32) (string, int32) {
 
 // BenchmarkIdleConnectionMemory reports the memory an idle connection costs:
 // each of 1000 raw clients sends Metadata (so that the proxy opens its
-// upstream connection) and then stays idle. The direct sub-benchmark
-// measures the in-process broker's own share; the proxy's cost per
-// connection is the difference between the two bytes/conn figures.
+// upstream connection) and then stays idle; on proxy+auth it first logs in
+// with SASL/PLAIN. The direct sub-benchmark measures the in-process
+// broker's own share; the proxy's cost per connection is the difference
+// between the bytes/conn figures. make bench measures the same as the
+// resident memory of a proxy process in front of real Kafka.
 func BenchmarkIdleConnectionMemory(b *testing.B) {
-	fake, err := kfake.NewCluster(kfake.NumBrokers(1))
+	fake, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.ClusterID(authTestCluster))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer fake.Close()
 	srv := startProxy(b, fake.ListenAddrs(), nil, fake).srv
-	metadata := kmsg.NewRequestFormatter().AppendRequest(nil, kmsg.NewPtrMetadataRequest(), 1)
+	key, declared := makeAPIKey(b, "sa-idle")
+	authSrv := startProxy(b, fake.ListenAddrs(), func(s *testSetup) {
+		s.authn = testAuthn()
+		s.authn.Accounts = []string{"sa-idle"}
+		s.authn.Keys = []authn.Key{declared}
+		s.policy.SuperUsers = []string{"User:sa-idle"}
+	}, fake).srv
+
+	format := kmsg.NewRequestFormatter()
+	handshake := kmsg.NewPtrSASLHandshakeRequest()
+	handshake.Version, handshake.Mechanism = 1, authn.MechanismPlain
+	login := kmsg.NewPtrSASLAuthenticateRequest()
+	login.Version, login.SASLAuthBytes = 2, plainMsg(key)
+	metadata := format.AppendRequest(nil, kmsg.NewPtrMetadataRequest(), 3)
+	// AppendRequest writes the size at the start of dst: one frame each.
+	loginFrames := append(format.AppendRequest(nil, handshake, 1), format.AppendRequest(nil, login, 2)...)
 
 	const conns = 1000
-	for _, path := range []struct{ name, addr string }{
-		{"direct", fake.ListenAddrs()[0]},
-		{"proxy", srv.BootstrapAddr()},
+	for _, path := range []struct {
+		name, addr string
+		login      bool
+	}{
+		{"direct", fake.ListenAddrs()[0], false},
+		{"proxy", srv.BootstrapAddr(), false},
+		{"proxy+auth", authSrv.BootstrapAddr(), true},
 	} {
 		b.Run(path.name, func(b *testing.B) {
 			for range b.N {
@@ -202,13 +223,24 @@ func BenchmarkIdleConnectionMemory(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
+					open = append(open, c)
+					br := bufio.NewReader(c)
+					if path.login {
+						if _, err := c.Write(loginFrames); err != nil {
+							b.Fatal(err)
+						}
+						for range 2 {
+							if _, err := readFrame(br, 1<<20, nil); err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
 					if _, err := c.Write(metadata); err != nil {
 						b.Fatal(err)
 					}
-					if _, err := readFrame(bufio.NewReader(c), 1<<20, nil); err != nil {
+					if _, err := readFrame(br, 1<<20, nil); err != nil {
 						b.Fatal(err)
 					}
-					open = append(open, c)
 				}
 				b.ReportMetric(float64(inUse()-before)/conns, "bytes/conn")
 				for _, c := range open {

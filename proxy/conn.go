@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/binary"
@@ -39,8 +38,9 @@ type pending struct {
 }
 
 // clientConn is one client connection and its upstream connection. The
-// reading goroutine decodes and forwards requests; the writing goroutine
-// matches responses, rewrites broker addresses, and writes them back.
+// reading goroutine decodes and forwards requests; the writing goroutine,
+// which runs only while requests await their responses, matches
+// responses, rewrites broker addresses, and writes them back.
 type clientConn struct {
 	s    *Server
 	l    *listener // the listener that accepted it
@@ -49,8 +49,12 @@ type clientConn struct {
 	kind string
 	log  *zap.Logger
 
-	br *bufio.Reader
-	bw *bufio.Writer
+	// in and out buffer the client's side, each held only while bytes
+	// pass; in belongs to the reading goroutine, out to the writing one.
+	in  connReader
+	out connWriter
+	// size is the reading goroutine's space for a frame's size prefix.
+	size [4]byte
 
 	// up is set by the reading goroutine before the first forwarded
 	// request is queued; the writing goroutine reads it only after taking
@@ -61,7 +65,6 @@ type clientConn struct {
 	closed bool
 
 	inflight *inflightQueue
-	done     chan struct{} // closed when the writing goroutine ends
 
 	draining  chan struct{}
 	drainOnce sync.Once
@@ -91,10 +94,9 @@ func newClientConn(s *Server, l *listener, nc net.Conn, node int32, kind string)
 		node:     node,
 		kind:     kind,
 		log:      s.log.With(zap.String("client", nc.RemoteAddr().String()), zap.Int32("node_id", node)),
-		br:       bufio.NewReaderSize(nc, ioBufferSize),
-		bw:       bufio.NewWriterSize(nc, ioBufferSize),
+		in:       connReader{src: nc},
+		out:      connWriter{dst: nc},
 		inflight: newInflightQueue(s.cfg.Limits.MaxInFlight),
-		done:     make(chan struct{}),
 		draining: make(chan struct{}),
 	}
 }
@@ -120,7 +122,6 @@ func (c *clientConn) serve() {
 		c.authTimer = time.AfterFunc(c.s.cfg.AuthTimeout, c.authTimeout)
 		defer c.authTimer.Stop()
 	}
-	go c.writeLoop()
 	err := c.readLoop()
 	// A connection that is draining for shutdown, or that ends after a
 	// final local answer, lets the writer answer what is in flight. One
@@ -138,8 +139,7 @@ func (c *clientConn) serve() {
 	if !graceful {
 		c.close()
 	}
-	c.inflight.close()
-	<-c.done
+	c.inflight.waitWriter()
 	c.close()
 }
 
@@ -151,6 +151,10 @@ const maxPreAuthFrame = 512 << 10
 // readLoop reads, checks and forwards client requests until an error. A
 // refused request (a *rejection) is counted here, by its reason.
 func (c *clientConn) readLoop() error {
+	// buf is the frame buffer, kept from one frame to the next while the
+	// client is busy. A closing connection leaves its buffers to the
+	// garbage collector rather than to the pools, so that a burst of
+	// closes does not fill the pools with memory that nothing uses.
 	var buf []byte
 	for {
 		p, err := c.readRequest(&buf)
@@ -163,8 +167,12 @@ func (c *clientConn) readLoop() error {
 		if p == nil {
 			continue // acks=0 produce: forwarded, no response expected
 		}
-		if !c.inflight.push(*p) {
+		ok, start := c.inflight.push(*p)
+		if !ok {
 			return net.ErrClosed
+		}
+		if start {
+			go c.writeLoop()
 		}
 		if p.closeAfter {
 			return nil
@@ -178,7 +186,7 @@ func (c *clientConn) readRequest(buf *[]byte) (*pending, error) {
 	if c.sess != nil && !c.sess.Authenticated() {
 		maxReq = min(maxReq, maxPreAuthFrame)
 	}
-	f, err := readFrame(c.br, maxReq, *buf)
+	f, err := c.nextFrame(maxReq, buf)
 	if err != nil {
 		if !errors.Is(err, ErrFrameTooLarge) {
 			return nil, err
@@ -196,6 +204,23 @@ func (c *clientConn) readRequest(buf *[]byte) (*pending, error) {
 	p, err := c.handleRequest(f)
 	*buf = recycle(f.buf) // the frame has been forwarded or answered
 	return p, err
+}
+
+// nextFrame reads the client's next frame, taking over *buf's backing
+// array. When none of the frame has arrived yet, the connection is idle: it
+// gives its frame buffer and read buffer back to their pools, and waits for
+// the frame's size prefix holding neither.
+func (c *clientConn) nextFrame(maxSize int, buf *[]byte) (frame, error) {
+	dst := *buf
+	*buf = nil
+	if c.in.buffered() == 0 {
+		putBuffer(dst)
+		dst = nil
+	}
+	if err := c.in.readHead(c.size[:]); err != nil {
+		return frame{}, err
+	}
+	return readFrameBody(c.in.reader(), c.size, maxSize, dst)
 }
 
 // rejection is a request the proxy refuses, closing the connection.
@@ -347,7 +372,7 @@ func (c *clientConn) forward(p *pending, req kmsg.Request, f frame, closeAfter b
 		return nil, err
 	}
 	if closeAfter {
-		if err := c.up.bw.Flush(); err != nil {
+		if err := c.up.out.flush(); err != nil {
 			return nil, fmt.Errorf("upstream %s: write: %w", c.up.addr, err)
 		}
 		return nil, errors.New("acks=0 produce partly denied: closing after forwarding the allowed part, as a broker does")
@@ -379,13 +404,13 @@ func reencodeRequest(header []byte, req kmsg.Request) frame {
 // client has nothing more buffered, so pipelined requests leave in one
 // write.
 func (c *clientConn) send(f frame) error {
-	if _, err := c.up.bw.Write(f.buf); err != nil {
+	if _, err := c.up.out.Write(f.buf); err != nil {
 		c.s.metrics.upstreamErrors.WithLabelValues(reasonWrite).Inc()
 		return fmt.Errorf("upstream %s: write: %w", c.up.addr, err)
 	}
 	c.s.metrics.upstreamBytesSent.Add(float64(len(f.buf)))
-	if c.br.Buffered() == 0 {
-		if err := c.up.bw.Flush(); err != nil {
+	if c.in.buffered() == 0 {
+		if err := c.up.out.flush(); err != nil {
 			c.s.metrics.upstreamErrors.WithLabelValues(reasonWrite).Inc()
 			return fmt.Errorf("upstream %s: write: %w", c.up.addr, err)
 		}
@@ -429,12 +454,16 @@ func (c *clientConn) reauthUpstream() error {
 	return err
 }
 
-// writeLoop writes responses in request order until the queue closes or a
-// write fails.
+// writeLoop writes responses in request order until the queue is empty,
+// and then ends: the next request starts another. When a write fails, or
+// after the final answer of a connection that closes, it closes the
+// connection.
 func (c *clientConn) writeLoop() {
-	defer close(c.done)
-	defer c.inflight.abort()
-	err := c.writeResponses()
+	idle, err := c.writeResponses()
+	if idle {
+		return
+	}
+	c.inflight.abort()
 	if err != nil && !errors.Is(err, net.ErrClosed) {
 		c.log.Info("response path failed", zap.Error(err))
 	}

@@ -51,11 +51,11 @@ type fetchWalker struct {
 // relayFetch relays a Fetch response of a version in fetchWalkVersions.
 // hdr is the size and correlation id, already read.
 func (c *clientConn) relayFetch(p pending, hdr [8]byte, size int) error {
-	if _, err := c.bw.Write(hdr[:]); err != nil {
+	if _, err := c.out.Write(hdr[:]); err != nil {
 		return fmt.Errorf("client write: %w", err)
 	}
 	w := &fetchWalker{
-		src: c.up.br, srcRaw: c.up.nc, dst: c.bw, dstRaw: c.nc,
+		src: c.up.in.reader(), srcRaw: c.up.nc, dst: c.out.writer(), dstRaw: c.nc,
 		a: c.l, version: p.version, left: size - 4,
 	}
 	if err := w.walk(); err != nil {

@@ -45,6 +45,13 @@ func readFrame(r *bufio.Reader, maxSize int, dst []byte) (frame, error) {
 	if _, err := io.ReadFull(r, sizeBuf[:]); err != nil {
 		return frame{}, err
 	}
+	return readFrameBody(r, sizeBuf, maxSize, dst)
+}
+
+// readFrameBody reads the rest of a frame whose size prefix, sizeBuf, was
+// read already; otherwise as readFrame. A dst too small for the frame goes
+// back to its pool.
+func readFrameBody(r *bufio.Reader, sizeBuf [4]byte, maxSize int, dst []byte) (frame, error) {
 	size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
 	if size < 0 || int64(size) > int64(maxSize) {
 		return frame{}, fmt.Errorf("%w: %d bytes declared, limit %d", ErrFrameTooLarge, size, maxSize)
@@ -52,6 +59,7 @@ func readFrame(r *bufio.Reader, maxSize int, dst []byte) (frame, error) {
 	n := 4 + int(size)
 	want := min(n, eagerFrame)
 	if cap(dst) < want {
+		putBuffer(dst)
 		dst = getBuffer(want)
 	}
 	dst = dst[:want]

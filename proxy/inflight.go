@@ -8,10 +8,12 @@ import "sync"
 // take their turn in it.
 //
 // It is bounded (a reader that gets ahead waits, which pushes back on the
-// client) but holds memory only for what is in it, so that an idle
-// connection costs nothing here. It also counts requests that were taken
-// but not yet answered, so that the reader can wait for the upstream
-// connection to go quiet.
+// client) but holds memory only for what is in it. Its writer runs only
+// while there is something to answer: the push that finds no writer
+// running starts one, and the writer stops when it finds the queue empty,
+// so that an idle connection has one goroutine, its reader. It also counts
+// requests that were taken but not yet answered, so that the reader can
+// wait for the upstream connection to go quiet.
 type inflightQueue struct {
 	mu       sync.Mutex
 	cond     sync.Cond
@@ -19,8 +21,8 @@ type inflightQueue struct {
 	head     int
 	max      int
 	unserved int  // pushed and not yet done
-	closed   bool // the reader pushes no more
-	aborted  bool // the writer is gone
+	writing  bool // a writer runs
+	aborted  bool // the writer failed: nobody takes requests any more
 }
 
 func newInflightQueue(max int) *inflightQueue {
@@ -30,40 +32,41 @@ func newInflightQueue(max int) *inflightQueue {
 }
 
 // push appends p, waiting while the queue is full. It reports false when
-// the writer is gone.
-func (q *inflightQueue) push(p pending) bool {
+// the writer failed, and start when no writer runs: the caller must start
+// one.
+func (q *inflightQueue) push(p pending) (ok, start bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for len(q.items)-q.head >= q.max && !q.aborted {
 		q.cond.Wait()
 	}
 	if q.aborted {
-		return false
+		return false, false
 	}
 	q.items = append(q.items, p)
 	q.unserved++
-	q.cond.Broadcast()
-	return true
+	start = !q.writing
+	q.writing = true
+	return true, start
 }
 
-// pop takes the oldest request, waiting while the queue is empty. It
-// reports false once the queue is closed and empty.
+// pop takes the oldest request for the writer. On an empty queue it
+// reports false, and the writer stops: the next push starts another.
 func (q *inflightQueue) pop() (pending, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for q.head == len(q.items) && !q.closed {
-		q.cond.Wait()
-	}
 	if q.head == len(q.items) {
+		q.writing = false
+		q.cond.Broadcast()
 		return pending{}, false
 	}
 	p := q.items[q.head]
 	q.items[q.head] = pending{}
 	q.head++
 	if q.head == len(q.items) {
-		// Empty: start over, and let a large backlog's memory go.
+		// Empty: start over, and let a backlog's memory go.
 		q.head = 0
-		if cap(q.items) > 64 {
+		if cap(q.items) > 4 {
 			q.items = nil
 		} else {
 			q.items = q.items[:0]
@@ -89,7 +92,7 @@ func (q *inflightQueue) done() {
 }
 
 // waitIdle waits until every pushed request has been answered. It reports
-// false when the writer is gone.
+// false when the writer failed.
 func (q *inflightQueue) waitIdle() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -99,18 +102,23 @@ func (q *inflightQueue) waitIdle() bool {
 	return !q.aborted
 }
 
-// close tells the writer that no more requests come.
-func (q *inflightQueue) close() {
+// waitWriter waits until no writer runs: every request pushed has been
+// answered, or the writer failed.
+func (q *inflightQueue) waitWriter() {
 	q.mu.Lock()
-	q.closed = true
-	q.cond.Broadcast()
-	q.mu.Unlock()
+	defer q.mu.Unlock()
+	for q.writing {
+		q.cond.Wait()
+	}
 }
 
-// abort tells the reader that nobody takes requests any more.
+// abort is called by a writer that stops before the queue is empty (a
+// failed write, or the final answer of a connection that closes): it tells
+// the reader that nobody takes requests any more.
 func (q *inflightQueue) abort() {
 	q.mu.Lock()
 	q.aborted = true
+	q.writing = false
 	q.cond.Broadcast()
 	q.mu.Unlock()
 }

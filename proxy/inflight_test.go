@@ -8,12 +8,12 @@ import (
 func TestInflightQueueIsFIFOAndBounded(t *testing.T) {
 	q := newInflightQueue(2)
 	for i := range int32(2) {
-		if !q.push(pending{correlationID: i}) {
+		if ok, _ := q.push(pending{correlationID: i}); !ok {
 			t.Fatal("push refused")
 		}
 	}
 	pushed := make(chan bool)
-	go func() { pushed <- q.push(pending{correlationID: 2}) }()
+	go func() { ok, _ := q.push(pending{correlationID: 2}); pushed <- ok }()
 	select {
 	case <-pushed:
 		t.Fatal("a push beyond the bound did not wait")
@@ -28,9 +28,41 @@ func TestInflightQueueIsFIFOAndBounded(t *testing.T) {
 			t.Fatal("waiting push failed")
 		}
 	}
-	q.close()
 	if _, ok := q.pop(); ok {
-		t.Fatal("pop after close on an empty queue")
+		t.Fatal("pop on an empty queue")
+	}
+}
+
+// The writer runs only while there is something to answer: the first push
+// starts it, a pop on the empty queue stops it, and the next push starts
+// another.
+func TestInflightQueueStartsAWriterOnlyWhenNoneRuns(t *testing.T) {
+	q := newInflightQueue(10)
+	steps := []struct {
+		op        string
+		wantStart bool // for push
+		wantOK    bool // for pop
+	}{
+		{op: "push", wantStart: true},
+		{op: "push", wantStart: false},
+		{op: "pop", wantOK: true},
+		{op: "pop", wantOK: true},
+		{op: "push", wantStart: false}, // the writer has not found the queue empty yet
+		{op: "pop", wantOK: true},
+		{op: "pop", wantOK: false}, // empty: the writer stops
+		{op: "push", wantStart: true},
+	}
+	for i, s := range steps {
+		switch s.op {
+		case "push":
+			if ok, start := q.push(pending{}); !ok || start != s.wantStart {
+				t.Fatalf("step %d: push = %v, start %v; want start %v", i, ok, start, s.wantStart)
+			}
+		case "pop":
+			if _, ok := q.pop(); ok != s.wantOK {
+				t.Fatalf("step %d: pop = %v, want %v", i, ok, s.wantOK)
+			}
+		}
 	}
 }
 
@@ -53,12 +85,29 @@ func TestInflightQueueWaitIdleAndAbort(t *testing.T) {
 		t.Fatal("waitIdle reported the writer gone")
 	}
 	q.abort()
-	if q.push(pending{}) {
+	if ok, _ := q.push(pending{}); ok {
 		t.Fatal("push accepted after the writer went away")
 	}
 	if q.waitIdle() {
 		t.Fatal("waitIdle after abort")
 	}
+	q.waitWriter() // returns: the writer is gone
+}
+
+func TestWaitWriterReturnsOnceTheQueueIsAnswered(t *testing.T) {
+	q := newInflightQueue(10)
+	q.push(pending{})
+	stopped := make(chan struct{})
+	go func() { q.waitWriter(); close(stopped) }()
+	q.pop()
+	q.done()
+	select {
+	case <-stopped:
+		t.Fatal("waitWriter returned while the writer still runs")
+	case <-time.After(20 * time.Millisecond):
+	}
+	q.pop() // empty: the writer stops
+	<-stopped
 }
 
 func TestIdleInflightQueueHoldsNoBacklog(t *testing.T) {

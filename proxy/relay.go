@@ -24,56 +24,58 @@ import (
 //   - buffered: a small response that names brokers (Metadata,
 //     FindCoordinator, ...). It is decoded, rewritten and re-encoded.
 
-// writeResponses writes responses in request order until the queue closes
-// or a write fails.
-func (c *clientConn) writeResponses() error {
+// writeResponses writes responses in request order until the queue is
+// empty (idle), a write fails, or a response ends the connection. Every
+// burst ends with a flush, which gives the client writer back to its pool.
+func (c *clientConn) writeResponses() (idle bool, err error) {
 	m := c.s.metrics
 	for {
 		p, ok := c.inflight.pop()
 		if !ok {
-			break
+			return true, nil
 		}
 		var n int
 		if p.local != nil {
-			if _, err := c.bw.Write(p.local); err != nil {
-				return fmt.Errorf("client write: %w", err)
+			if _, err := c.out.Write(p.local); err != nil {
+				return false, fmt.Errorf("client write: %w", err)
 			}
 			n = len(p.local)
 		} else {
 			// About to wait for upstream: first send what is buffered
 			// (say, a local answer queued before this request).
-			if c.bw.Buffered() > 0 && c.up.br.Buffered() == 0 {
-				if err := c.bw.Flush(); err != nil {
-					return fmt.Errorf("client write: %w", err)
+			if c.out.buffered() > 0 && c.up.in.buffered() == 0 {
+				if err := c.out.flush(); err != nil {
+					return false, fmt.Errorf("client write: %w", err)
 				}
 			}
-			var err error
 			if n, err = c.relay(p); err != nil {
-				return err
+				return false, err
 			}
 		}
 		// Batch responses while more are queued; flush when none is.
 		if c.inflight.waiting() == 0 {
-			if err := c.bw.Flush(); err != nil {
-				return fmt.Errorf("client write: %w", err)
+			if err := c.out.flush(); err != nil {
+				return false, fmt.Errorf("client write: %w", err)
 			}
 		}
 		m.clientBytesSent.Add(float64(n))
 		p.spec.latency.Observe(time.Since(p.start).Seconds())
 		c.inflight.done()
 		if p.closeAfter {
-			return c.bw.Flush()
+			return false, c.out.flush()
 		}
 	}
-	return c.bw.Flush()
 }
 
 // relay reads the response to p from upstream and writes it to the client,
 // returning the bytes written.
 func (c *clientConn) relay(p pending) (int, error) {
 	m := c.s.metrics
+	// Waiting for the response holds no read buffer (a long-polling
+	// Fetch may wait for seconds); the rest of it is read through one.
 	var hdr [8]byte // size and correlation id
-	if _, err := io.ReadFull(c.up.br, hdr[:]); err != nil {
+	defer c.up.in.release()
+	if err := c.up.in.readHead(hdr[:]); err != nil {
 		m.upstreamErrors.WithLabelValues(reasonRead).Inc()
 		return 0, fmt.Errorf("upstream %s: read: %w", c.up.addr, err)
 	}
@@ -110,24 +112,34 @@ func (c *clientConn) relay(p pending) (int, error) {
 // stream writes head, then copies n body bytes from upstream to the client
 // unchanged.
 func (c *clientConn) stream(head []byte, n int) error {
-	if _, err := c.bw.Write(head); err != nil {
+	if _, err := c.out.Write(head); err != nil {
 		return fmt.Errorf("client write: %w", err)
 	}
-	// First what the upstream reader has buffered already...
-	if k := min(c.up.br.Buffered(), n); k > 0 {
-		chunk, _ := c.up.br.Peek(k)
-		if _, err := c.bw.Write(chunk); err != nil {
-			return fmt.Errorf("client write: %w", err)
+	// What the upstream reader has buffered already, and a small body
+	// whole, go through the buffers...
+	br := c.up.in.reader()
+	for n > 0 && (br.Buffered() > 0 || n < spliceThreshold) {
+		k := min(n, br.Size())
+		if b := br.Buffered(); b > 0 {
+			k = min(k, b)
 		}
-		_, _ = c.up.br.Discard(k)
-		n -= k
+		chunk, err := br.Peek(k)
+		if _, werr := c.out.Write(chunk); werr != nil {
+			return fmt.Errorf("client write: %w", werr)
+		}
+		_, _ = br.Discard(len(chunk))
+		n -= len(chunk)
+		if err != nil {
+			c.s.metrics.upstreamErrors.WithLabelValues(reasonRead).Inc()
+			return fmt.Errorf("relay %d response bytes from upstream %s: %w", n, c.up.addr, err)
+		}
 	}
 	if n == 0 {
 		return nil
 	}
 	// ...then the rest straight from socket to socket. Between two TCP
 	// connections io.CopyN splices in the kernel.
-	if err := c.bw.Flush(); err != nil {
+	if err := c.out.flush(); err != nil {
 		return fmt.Errorf("client write: %w", err)
 	}
 	if _, err := io.CopyN(c.nc, c.up.nc, int64(n)); err != nil {
@@ -142,7 +154,7 @@ func (c *clientConn) stream(head []byte, n int) error {
 func (c *clientConn) readBody(hdr [8]byte, size int) ([]byte, error) {
 	buf := getBuffer(4 + size)
 	copy(buf, hdr[:])
-	if _, err := io.ReadFull(c.up.br, buf[len(hdr):]); err != nil {
+	if _, err := io.ReadFull(c.up.in.reader(), buf[len(hdr):]); err != nil {
 		putBuffer(buf)
 		c.s.metrics.upstreamErrors.WithLabelValues(reasonRead).Inc()
 		return nil, fmt.Errorf("upstream %s: read: %w", c.up.addr, err)
@@ -196,7 +208,7 @@ func (c *clientConn) relayRewritten(p pending, hdr [8]byte, size int) error {
 		out = resp.AppendTo(out)
 		binary.BigEndian.PutUint32(out, uint32(len(out)-4))
 	}
-	if _, err := c.bw.Write(out); err != nil {
+	if _, err := c.out.Write(out); err != nil {
 		return fmt.Errorf("client write: %w", err)
 	}
 	return nil
@@ -206,7 +218,7 @@ func (c *clientConn) relayRewritten(p pending, hdr [8]byte, size int) error {
 // Fetch answer names, reading the answer's head without consuming it. An
 // answer too short to tell counts as ending the session.
 func (c *clientConn) noteFetchSession(p pending, size int) {
-	code, session, ok := peekFetchHead(c.up.br, size-4, p.spec.flexible(p.version))
+	code, session, ok := peekFetchHead(c.up.in.reader(), size-4, p.spec.flexible(p.version))
 	if !ok {
 		code, session = kerr.UnknownServerError.Code, 0
 	}

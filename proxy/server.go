@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,8 @@ type Server struct {
 	brokers   map[int32]string
 	conns     map[*clientConn]struct{}
 	clusterID *string
+	// release returns the memory of a burst of closed connections.
+	release *memoryRelease
 
 	// versions caches each upstream broker's ApiVersions answer by address,
 	// for clients that ask before their upstream connection exists.
@@ -83,6 +86,7 @@ func NewServer(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server,
 		dialer:     d,
 		brokers:    make(map[int32]string),
 		conns:      make(map[*clientConn]struct{}),
+		release:    newMemoryRelease(),
 		versions:   make(map[string]*kmsg.ApiVersionsResponse),
 		refreshNow: make(chan struct{}, 1),
 	}
@@ -248,7 +252,7 @@ func (s *Server) dialUpstream(ctx context.Context, node int32) (*upstreamConn, e
 	for _, a := range addrs {
 		u, err := s.dialer.dial(ctx, a)
 		if err == nil {
-			s.storeVersions(a, u.versions)
+			u.versions = s.shareVersions(a, u.versions)
 			return u, nil
 		}
 		s.metrics.upstreamErrors.WithLabelValues(reasonDial).Inc()
@@ -260,10 +264,17 @@ func (s *Server) dialUpstream(ctx context.Context, node int32) (*upstreamConn, e
 	return nil, errors.Join(errs...)
 }
 
-func (s *Server) storeVersions(addr string, v *kmsg.ApiVersionsResponse) {
+// shareVersions caches v as the ApiVersions answer of the broker at addr,
+// and returns the cached answer when it is the same, so that the upstream
+// connections of one broker share one copy.
+func (s *Server) shareVersions(addr string, v *kmsg.ApiVersionsResponse) *kmsg.ApiVersionsResponse {
 	s.versionsMu.Lock()
+	defer s.versionsMu.Unlock()
+	if old := s.versions[addr]; old != nil && reflect.DeepEqual(old, v) {
+		return old
+	}
 	s.versions[addr] = v
-	s.versionsMu.Unlock()
+	return v
 }
 
 // cachedVersions returns the ApiVersions of the broker behind node, or of any
@@ -313,6 +324,7 @@ func (s *Server) acceptLoop(l *listener, ln net.Listener, node int32) {
 		s.conns[c] = struct{}{}
 		s.connsWG.Add(1)
 		s.mu.Unlock()
+		s.release.opened()
 		s.metrics.connectionsTotal.WithLabelValues(kind).Inc()
 		go func() {
 			defer s.connsWG.Done()
@@ -320,6 +332,7 @@ func (s *Server) acceptLoop(l *listener, ln net.Listener, node int32) {
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()
+			s.release.closed()
 		}()
 	}
 }
@@ -425,6 +438,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) shutdown(ctx context.Context) error {
 	s.closing.Store(true)
+	s.release.stop()
 	s.mu.Lock()
 	for _, l := range s.lns {
 		if l.boot != nil {

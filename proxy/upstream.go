@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -21,11 +20,6 @@ import (
 // proxyClientID is the client id of requests the proxy makes on its own
 // behalf (handshakes, metadata refreshes).
 const proxyClientID = "kafka-auth-proxy"
-
-// ioBufferSize is the bufio size on each side of a connection. Small frames
-// batch through it; larger frames bypass it. Four of them per client
-// connection are most of an idle connection's memory.
-const ioBufferSize = 8 << 10
 
 // dialer opens authenticated connections to upstream brokers as the proxy's
 // own identity.
@@ -67,14 +61,16 @@ func newDialer(cfg Upstream, maxResponseBytes int) (*dialer, error) {
 type upstreamConn struct {
 	addr string
 	nc   net.Conn
-	br   *bufio.Reader
-	bw   *bufio.Writer
+	// in and out buffer the connection, each held only while bytes pass.
+	// On a client's connection, in belongs to its writing goroutine and
+	// out to its reading one.
+	in  connReader
+	out connWriter
 	// versions is the broker's ApiVersions answer from the handshake.
 	versions *kmsg.ApiVersionsResponse
 	maxResp  int
 	corr     int32
 	fmt      *kmsg.RequestFormatter
-	scratch  []byte
 	// mech and reauthAt support KIP-368: a broker with
 	// connections.max.reauth.ms closes a connection whose SASL session
 	// has expired, so the proxy logs in again before then.
@@ -109,8 +105,8 @@ func (d *dialer) dial(ctx context.Context, addr string) (*upstreamConn, error) {
 	u := &upstreamConn{
 		addr:    addr,
 		nc:      nc,
-		br:      bufio.NewReaderSize(nc, ioBufferSize),
-		bw:      bufio.NewWriterSize(nc, ioBufferSize),
+		in:      connReader{src: nc},
+		out:     connWriter{dst: nc},
 		maxResp: d.maxResp,
 		fmt:     kmsg.NewRequestFormatter(kmsg.FormatterClientID(proxyClientID)),
 		mech:    d.mech,
@@ -258,14 +254,14 @@ func (u *upstreamConn) version(key, max int16) int16 {
 // It must not be used once client frames flow on the connection.
 func (u *upstreamConn) roundTrip(req kmsg.Request) (kmsg.Response, error) {
 	u.corr++
-	u.scratch = u.fmt.AppendRequest(u.scratch[:0], req, u.corr)
-	if _, err := u.bw.Write(u.scratch); err != nil {
+	if _, err := u.out.Write(u.fmt.AppendRequest(nil, req, u.corr)); err != nil {
 		return nil, fmt.Errorf("write %s: %w", kmsg.NameForKey(req.Key()), err)
 	}
-	if err := u.bw.Flush(); err != nil {
+	if err := u.out.flush(); err != nil {
 		return nil, fmt.Errorf("write %s: %w", kmsg.NameForKey(req.Key()), err)
 	}
-	f, err := readFrame(u.br, u.maxResp, nil)
+	f, err := readFrame(u.in.reader(), u.maxResp, nil)
+	u.in.release()
 	if err != nil {
 		return nil, fmt.Errorf("read %s response: %w", kmsg.NameForKey(req.Key()), err)
 	}
