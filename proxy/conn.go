@@ -167,6 +167,13 @@ func (c *clientConn) readLoop() error {
 		if p == nil {
 			continue // acks=0 produce: forwarded, no response expected
 		}
+		if c.inflight.full() {
+			// About to wait for room: the requests the writer waits on
+			// must have left.
+			if err := c.flushUpstream(); err != nil {
+				return err
+			}
+		}
 		ok, start := c.inflight.push(*p)
 		if !ok {
 			return net.ErrClosed
@@ -208,12 +215,15 @@ func (c *clientConn) readRequest(buf *[]byte) (*pending, error) {
 
 // nextFrame reads the client's next frame, taking over *buf's backing
 // array. When none of the frame has arrived yet, the connection is idle: it
-// gives its frame buffer and read buffer back to their pools, and waits for
-// the frame's size prefix holding neither.
+// sends what it wrote upstream, gives its frame buffer and read buffer back
+// to their pools, and waits for the frame's size prefix holding neither.
 func (c *clientConn) nextFrame(maxSize int, buf *[]byte) (frame, error) {
 	dst := *buf
 	*buf = nil
 	if c.in.buffered() == 0 {
+		if err := c.flushUpstream(); err != nil {
+			return frame{}, err
+		}
 		putBuffer(dst)
 		dst = nil
 	}
@@ -372,8 +382,8 @@ func (c *clientConn) forward(p *pending, req kmsg.Request, f frame, closeAfter b
 		return nil, err
 	}
 	if closeAfter {
-		if err := c.up.out.flush(); err != nil {
-			return nil, fmt.Errorf("upstream %s: write: %w", c.up.addr, err)
+		if err := c.flushUpstream(); err != nil {
+			return nil, err
 		}
 		return nil, errors.New("acks=0 produce partly denied: closing after forwarding the allowed part, as a broker does")
 	}
@@ -400,20 +410,27 @@ func reencodeRequest(header []byte, req kmsg.Request) frame {
 	return frame{buf: buf}
 }
 
-// send writes a request frame to the upstream broker. It flushes when the
-// client has nothing more buffered, so pipelined requests leave in one
-// write.
+// send writes a request frame to the upstream broker's buffer, so that
+// pipelined requests leave in one write. The reading goroutine flushes it
+// before it waits: for the client's next request (nextFrame), or for room
+// in the in-flight queue.
 func (c *clientConn) send(f frame) error {
 	if _, err := c.up.out.Write(f.buf); err != nil {
 		c.s.metrics.upstreamErrors.WithLabelValues(reasonWrite).Inc()
 		return fmt.Errorf("upstream %s: write: %w", c.up.addr, err)
 	}
 	c.s.metrics.upstreamBytesSent.Add(float64(len(f.buf)))
-	if c.in.buffered() == 0 {
-		if err := c.up.out.flush(); err != nil {
-			c.s.metrics.upstreamErrors.WithLabelValues(reasonWrite).Inc()
-			return fmt.Errorf("upstream %s: write: %w", c.up.addr, err)
-		}
+	return nil
+}
+
+// flushUpstream sends what the reading goroutine wrote upstream.
+func (c *clientConn) flushUpstream() error {
+	if c.up == nil || c.up.out.buffered() == 0 {
+		return nil
+	}
+	if err := c.up.out.flush(); err != nil {
+		c.s.metrics.upstreamErrors.WithLabelValues(reasonWrite).Inc()
+		return fmt.Errorf("upstream %s: write: %w", c.up.addr, err)
 	}
 	return nil
 }
@@ -442,6 +459,9 @@ func (c *clientConn) ensureUpstream() error {
 // reauthUpstream renews the proxy's SASL session on this connection's
 // upstream once every request sent on it has been answered.
 func (c *clientConn) reauthUpstream() error {
+	if err := c.flushUpstream(); err != nil { // what the writer waits on
+		return err
+	}
 	if !c.inflight.waitIdle() {
 		return net.ErrClosed
 	}

@@ -76,6 +76,13 @@ func (q *inflightQueue) pop() (pending, bool) {
 	return p, true
 }
 
+// full reports whether a push would wait for room.
+func (q *inflightQueue) full() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)-q.head >= q.max
+}
+
 // waiting reports how many requests are queued and not yet taken.
 func (q *inflightQueue) waiting() int {
 	q.mu.Lock()

@@ -1,10 +1,13 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -424,4 +427,60 @@ func testAudit(t testing.TB, output string) *audit.Sink {
 	}
 	t.Cleanup(func() { sink.Close() })
 	return sink
+}
+
+// Requests a client pipelines in one write are all answered, whatever mix
+// of forwarded and locally answered requests they are, and however many
+// more than max_in_flight there are: the proxy sends what it has written
+// upstream before it waits, for the client or for room in the queue.
+func TestPipelinedRequestsAreAllAnswered(t *testing.T) {
+	metadata := kmsg.NewPtrMetadataRequest()
+	metadata.Version = 9
+	apiVersions := kmsg.NewPtrApiVersionsRequest()
+	apiVersions.Version = 3
+	apiVersions.ClientSoftwareName, apiVersions.ClientSoftwareVersion = "pipeline", "1"
+	tests := []struct {
+		name        string
+		maxInFlight int
+		requests    []kmsg.Request
+	}{
+		{"a forwarded request, then a local answer", 1000, []kmsg.Request{metadata, apiVersions}},
+		{"local answers around forwarded requests", 1000, []kmsg.Request{apiVersions, metadata, metadata, apiVersions}},
+		{"many more forwarded requests than max_in_flight", 2, slices.Repeat([]kmsg.Request{metadata}, 40)},
+		{"a mix beyond max_in_flight", 3, slices.Repeat([]kmsg.Request{metadata, apiVersions, metadata}, 10)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake, err := kfake.NewCluster(kfake.NumBrokers(1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(fake.Close)
+			p := startProxy(t, fake.ListenAddrs(), func(s *testSetup) { s.proxy.Limits.MaxInFlight = tt.maxInFlight }, fake)
+			format := kmsg.NewRequestFormatter()
+			var frames []byte
+			for i, req := range tt.requests {
+				frames = append(frames, format.AppendRequest(nil, req, int32(i))...)
+			}
+			conn, err := net.Dial("tcp", p.srv.BootstrapAddr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if _, err := conn.Write(frames); err != nil {
+				t.Fatal(err)
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			br := bufio.NewReader(conn)
+			for i := range tt.requests {
+				f, err := readFrame(br, 1<<20, nil)
+				if err != nil {
+					t.Fatalf("response %d of %d: %v", i+1, len(tt.requests), err)
+				}
+				if corr := int32(binary.BigEndian.Uint32(f.payload())); corr != int32(i) {
+					t.Fatalf("response %d has correlation id %d", i, corr)
+				}
+			}
+		})
+	}
 }
