@@ -235,10 +235,10 @@ func (c *rawConn) metadataNoTopics(ctx context.Context, version int16) error {
 	}
 	resp := r.(*kmsg.MetadataResponse)
 	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-		return fmt.Errorf("Metadata: %w", err)
+		return fmt.Errorf("metadata: %w", err)
 	}
 	if len(resp.Brokers) == 0 {
-		return errors.New("Metadata: no brokers in the response")
+		return errors.New("metadata: no brokers in the response")
 	}
 	return nil
 }
