@@ -107,22 +107,15 @@ func registry() []apiRow {
 	}
 }
 
-// apiSpec is one registry row as the request path uses it.
+// apiSpec is one registry row as the request path uses it: the row, and
+// what is derived from it once.
 type apiSpec struct {
+	apiRow
 	key  int16
 	name string
-	// maxVersion is the reviewed version: ApiVersions never advertises
-	// more, and a request with a newer version is refused.
-	maxVersion int16
 	// flexibleFrom is the first version using flexible (tagged) encoding;
-	// maxVersion+1 when no version does.
+	// reviewed+1 when no version does.
 	flexibleFrom int16
-	rule         enforce.Rule
-	preAuth      bool
-	local        localHandler
-	rewrite      rewriteFunc
-	walk         walkFunc
-	rewriteFrom  int16
 
 	// The API's series, resolved once so that counting costs no label
 	// lookup; set by instrument.
@@ -180,18 +173,7 @@ func newAPITable(rows []apiRow) (*apiTable, error) {
 				break
 			}
 		}
-		t.byKey[key] = &apiSpec{
-			key:          key,
-			name:         name,
-			maxVersion:   row.reviewed,
-			flexibleFrom: flex,
-			rule:         row.rule,
-			preAuth:      row.preAuth,
-			local:        row.local,
-			rewrite:      row.rewrite,
-			walk:         row.walk,
-			rewriteFrom:  row.rewriteFrom,
-		}
+		t.byKey[key] = &apiSpec{apiRow: row, key: key, name: name, flexibleFrom: flex}
 	}
 	t.apiVersions = t.byKey[kmsg.ApiVersions]
 	if t.apiVersions == nil || t.apiVersions.local == nil {

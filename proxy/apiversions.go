@@ -16,13 +16,13 @@ import (
 func (t *apiTable) answerApiVersions(version int16, upstream *kmsg.ApiVersionsResponse) []byte {
 	self := t.apiVersions
 	resp := kmsg.NewPtrApiVersionsResponse()
-	if version < 0 || version > self.maxVersion {
+	if version < 0 || version > self.reviewed {
 		resp.Version = 0
 		resp.ErrorCode = kerr.UnsupportedVersion.Code
 		resp.ApiKeys = []kmsg.ApiVersionsResponseApiKey{{
 			ApiKey:     self.key,
 			MinVersion: 0,
-			MaxVersion: self.maxVersion,
+			MaxVersion: self.reviewed,
 		}}
 		return resp.AppendTo(nil)
 	}
@@ -43,7 +43,7 @@ func (t *apiTable) answerApiVersions(version int16, upstream *kmsg.ApiVersionsRe
 // are dropped. The APIs the proxy answers itself get its own range,
 // whatever the upstream offers; ApiVersions itself is always present.
 func (t *apiTable) intersectVersions(upstream *kmsg.ApiVersionsResponse) []kmsg.ApiVersionsResponseApiKey {
-	self := kmsg.ApiVersionsResponseApiKey{ApiKey: t.apiVersions.key, MaxVersion: t.apiVersions.maxVersion}
+	self := kmsg.ApiVersionsResponseApiKey{ApiKey: t.apiVersions.key, MaxVersion: t.apiVersions.reviewed}
 	if upstream == nil {
 		return []kmsg.ApiVersionsResponseApiKey{self}
 	}
@@ -59,14 +59,14 @@ func (t *apiTable) intersectVersions(upstream *kmsg.ApiVersionsResponse) []kmsg.
 			self.MaxVersion = min(self.MaxVersion, max(k.MaxVersion, 3))
 			continue
 		}
-		lo, hi := max(k.MinVersion, 0), min(k.MaxVersion, spec.maxVersion)
+		lo, hi := max(k.MinVersion, 0), min(k.MaxVersion, spec.reviewed)
 		if lo > hi {
 			continue
 		}
 		out = append(out, kmsg.ApiVersionsResponseApiKey{ApiKey: k.ApiKey, MinVersion: lo, MaxVersion: hi})
 	}
 	for _, spec := range t.local {
-		out = append(out, kmsg.ApiVersionsResponseApiKey{ApiKey: spec.key, MaxVersion: spec.maxVersion})
+		out = append(out, kmsg.ApiVersionsResponseApiKey{ApiKey: spec.key, MaxVersion: spec.reviewed})
 	}
 	return append(out, self)
 }

@@ -26,7 +26,7 @@ func TestIntersectVersions(t *testing.T) {
 		got[k.ApiKey] = [2]int16{k.MinVersion, k.MaxVersion}
 	}
 	want := map[int16][2]int16{
-		0:  {3, testAPIs(t).byKey[0].maxVersion},
+		0:  {3, testAPIs(t).byKey[0].reviewed},
 		1:  {4, 12},
 		18: {0, 4},
 		// SASL and the ACL APIs are answered by the proxy: its own
@@ -83,8 +83,8 @@ func TestApiVersionsNewerThanProxyGetsKIP511Answer(t *testing.T) {
 	if resp.ErrorCode != kerr.UnsupportedVersion.Code {
 		t.Fatalf("error code %d, want UNSUPPORTED_VERSION", resp.ErrorCode)
 	}
-	if len(resp.ApiKeys) != 1 || resp.ApiKeys[0].ApiKey != 18 || resp.ApiKeys[0].MaxVersion != testAPIs(t).apiVersions.maxVersion {
-		t.Fatalf("api keys %+v, want only ApiVersions up to v%d", resp.ApiKeys, testAPIs(t).apiVersions.maxVersion)
+	if len(resp.ApiKeys) != 1 || resp.ApiKeys[0].ApiKey != 18 || resp.ApiKeys[0].MaxVersion != testAPIs(t).apiVersions.reviewed {
+		t.Fatalf("api keys %+v, want only ApiVersions up to v%d", resp.ApiKeys, testAPIs(t).apiVersions.reviewed)
 	}
 }
 
@@ -110,8 +110,8 @@ func TestApiVersionsAnswerUsesHeaderV0AndProxyRanges(t *testing.T) {
 				t.Errorf("v%d: advertises unsupported key %d", version, k.ApiKey)
 				continue
 			}
-			if k.MaxVersion > spec.maxVersion {
-				t.Errorf("v%d: %s advertised up to v%d, proxy decodes v%d", version, spec.name, k.MaxVersion, spec.maxVersion)
+			if k.MaxVersion > spec.reviewed {
+				t.Errorf("v%d: %s advertised up to v%d, proxy decodes v%d", version, spec.name, k.MaxVersion, spec.reviewed)
 			}
 		}
 	}
@@ -120,6 +120,6 @@ func TestApiVersionsAnswerUsesHeaderV0AndProxyRanges(t *testing.T) {
 func TestRequestNewerThanProxyDecodesIsRefused(t *testing.T) {
 	p := newTestProxy(t, 1)
 	// Metadata at a version past the proxy's table.
-	v := testAPIs(t).byKey[3].maxVersion + 1
+	v := testAPIs(t).byKey[3].reviewed + 1
 	expectClosed(t, p.srv.BootstrapAddr(), []byte{0, 0, 0, 10, 0, 3, byte(v >> 8), byte(v), 0, 0, 0, 1, 0xff, 0xff})
 }

@@ -310,13 +310,13 @@ func (c *clientConn) gate(payload []byte) (*pending, error) {
 		}
 	}
 	spec.requests.Inc()
-	if version < 0 || version > spec.maxVersion {
+	if version < 0 || version > spec.reviewed {
 		if spec == c.s.apis.apiVersions {
 			// KIP-511: answer in v0 so the client can retry lower.
 			p.local = appendResponseFrame(nil, corr, false, c.s.apis.answerApiVersions(version, nil))
 			return p, nil
 		}
-		return nil, reject(reasonUnsupportedVersion, "%s version %d is newer than the proxy supports (max %d): refused", spec.name, version, spec.maxVersion)
+		return nil, reject(reasonUnsupportedVersion, "%s version %d is newer than the proxy supports (max %d): refused", spec.name, version, spec.reviewed)
 	}
 	return p, nil
 }

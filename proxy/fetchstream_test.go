@@ -15,9 +15,9 @@ import (
 
 func TestFetchWalkCoversEveryAdvertisedFetchVersion(t *testing.T) {
 	spec := testAPIs(t).byKey[kmsg.Fetch.Int16()]
-	if spec.maxVersion > fetchWalkMaxVersion || spec.rewriteFrom < fetchWalkMinVersion {
+	if spec.reviewed > fetchWalkMaxVersion || spec.rewriteFrom < fetchWalkMinVersion {
 		t.Fatalf("Fetch v%d..v%d may be rewritten but the walker knows v%d..v%d: review fetchstream.go against the new versions",
-			spec.rewriteFrom, spec.maxVersion, fetchWalkMinVersion, fetchWalkMaxVersion)
+			spec.rewriteFrom, spec.reviewed, fetchWalkMinVersion, fetchWalkMaxVersion)
 	}
 }
 
@@ -83,7 +83,7 @@ func TestFetchResponsesRelayIntact(t *testing.T) {
 		w.Version = req.GetVersion()
 		return &w, nil, true
 	})
-	for version := int16(fetchWalkMinVersion); version <= testAPIs(t).byKey[kmsg.Fetch.Int16()].maxVersion; version++ {
+	for version := int16(fetchWalkMinVersion); version <= testAPIs(t).byKey[kmsg.Fetch.Int16()].reviewed; version++ {
 		cl := p.client(t, kgo.MaxVersions(kversionsWith(kmsg.Fetch.Int16(), version)))
 		for i := range 8 {
 			want = randomFetchResponse(rng, version)

@@ -119,8 +119,8 @@ func FuzzRequestDecode(f *testing.F) {
 		if spec == nil {
 			continue
 		}
-		for _, v := range []int16{0, spec.flexibleFrom, spec.maxVersion} {
-			if v > spec.maxVersion {
+		for _, v := range []int16{0, spec.flexibleFrom, spec.reviewed} {
+			if v > spec.reviewed {
 				continue
 			}
 			req := spec.newRequest()
@@ -142,7 +142,7 @@ func FuzzRequestDecode(f *testing.F) {
 			return
 		}
 		spec := apis.lookup(key)
-		if spec == nil || version < 0 || version > spec.maxVersion {
+		if spec == nil || version < 0 || version > spec.reviewed {
 			return
 		}
 		h, err := parseRequestHeader(p, spec.flexible(version))
