@@ -3,13 +3,19 @@ package store
 import (
 	"crypto/rand"
 	"fmt"
+	"strings"
 )
 
-// Account id prefixes.
+// Id prefixes, without their dash.
 const (
 	ServiceAccountPrefix = "sa"
 	UserAccountPrefix    = "u"
+	ProviderPrefix       = "op"
+	RoleBindingPrefix    = "rb"
 )
+
+// PoolPrefix starts every identity pool id.
+const PoolPrefix = "pool-"
 
 // accountIDAlphabet is the characters after the prefix: lower-case base36.
 const accountIDAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -23,6 +29,17 @@ const accountIDRandom = 6
 func NewAccountID(prefix string) (string, error) {
 	if prefix != ServiceAccountPrefix && prefix != UserAccountPrefix {
 		return "", fmt.Errorf("account id prefix %q: want %q or %q", prefix, ServiceAccountPrefix, UserAccountPrefix)
+	}
+	return NewID(prefix)
+}
+
+// NewID returns a random id with a prefix of this file ("op", "rb",
+// "pool" and the account prefixes), like "rb-k3x9q0".
+func NewID(prefix string) (string, error) {
+	switch prefix {
+	case ServiceAccountPrefix, UserAccountPrefix, ProviderPrefix, RoleBindingPrefix, strings.TrimSuffix(PoolPrefix, "-"):
+	default:
+		return "", fmt.Errorf("id prefix %q is not one of the store's", prefix)
 	}
 	b := make([]byte, accountIDRandom)
 	// Bytes at or above 252, the largest multiple of 36, are rejected so

@@ -88,3 +88,13 @@ func TestCapLastUsed(t *testing.T) {
 		t.Errorf("capLastUsed kept %v, want the 3 newest %v", used, want)
 	}
 }
+
+// t0 is a fixed time for tests.
+var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func writeTestFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -24,7 +24,11 @@ func TestFilesTakeDirectoryOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "state.json")
-	if err := Update(context.Background(), path, addKey("A")); err != nil {
+	f, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Apply(context.Background(), Create(&ServiceAccount{Metadata: Meta{ID: "sa-abc123"}, DisplayName: "a"})); err != nil {
 		t.Fatal(err)
 	}
 	if err := MergeLastUsed(path, map[string]time.Time{"A": t0}); err != nil {

@@ -1,0 +1,262 @@
+package store
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Snapshot is one immutable state: every object, those of the
+// configuration file (SourceConfig) and those created through the API
+// (SourceAPI). Readers keep a snapshot as long as they like; a change
+// makes a new one.
+type Snapshot struct {
+	// seq counts the changes applied since the store opened.
+	seq    uint64
+	tables map[Kind]*table
+}
+
+// table holds the objects of one kind. It is shared between snapshots
+// until one of them changes the kind.
+type table struct {
+	byID map[string]Object
+	once sync.Once
+	ids  []string // sorted, built on first use
+}
+
+func (t *table) sorted() []string {
+	t.once.Do(func() { t.ids = slices.Sorted(maps.Keys(t.byID)) })
+	return t.ids
+}
+
+// emptySnapshot has no objects.
+func emptySnapshot() *Snapshot {
+	s := &Snapshot{tables: map[Kind]*table{}}
+	for _, k := range Kinds {
+		s.tables[k] = &table{byID: map[string]Object{}}
+	}
+	return s
+}
+
+// Seq counts the changes made since the store opened; it grows with every
+// snapshot.
+func (s *Snapshot) Seq() uint64 { return s.seq }
+
+// Get returns the object of kind k with id.
+func (s *Snapshot) Get(k Kind, id string) (Object, bool) {
+	t := s.tables[k]
+	if t == nil {
+		return nil, false
+	}
+	o, ok := t.byID[id]
+	return o, ok
+}
+
+// Len is the number of objects of kind k.
+func (s *Snapshot) Len(k Kind) int { return len(s.tables[k].byID) }
+
+// IDs returns the ids of the objects of kind k in ascending order. The
+// slice is shared: do not modify it.
+func (s *Snapshot) IDs(k Kind) []string { return s.tables[k].sorted() }
+
+// List returns the objects of kind k in ascending order of id.
+func (s *Snapshot) List(k Kind) []Object {
+	t := s.tables[k]
+	ids := t.sorted()
+	out := make([]Object, len(ids))
+	for i, id := range ids {
+		out[i] = t.byID[id]
+	}
+	return out
+}
+
+// listOf returns the objects of one type in ascending order of id.
+func listOf[T Object](s *Snapshot, k Kind) []T {
+	t := s.tables[k]
+	ids := t.sorted()
+	out := make([]T, len(ids))
+	for i, id := range ids {
+		out[i] = t.byID[id].(T)
+	}
+	return out
+}
+
+func getOf[T Object](s *Snapshot, k Kind, id string) (T, bool) {
+	o, ok := s.tables[k].byID[id]
+	if !ok {
+		var zero T
+		return zero, false
+	}
+	return o.(T), true
+}
+
+// Typed accessors. Lists are in ascending order of id.
+func (s *Snapshot) ServiceAccounts() []*ServiceAccount {
+	return listOf[*ServiceAccount](s, KindServiceAccount)
+}
+func (s *Snapshot) Users() []*User     { return listOf[*User](s, KindUser) }
+func (s *Snapshot) APIKeys() []*APIKey { return listOf[*APIKey](s, KindAPIKey) }
+func (s *Snapshot) ACLs() []*ACL       { return listOf[*ACL](s, KindACL) }
+func (s *Snapshot) Pools() []*IdentityPool {
+	return listOf[*IdentityPool](s, KindIdentityPool)
+}
+func (s *Snapshot) Providers() []*IdentityProvider {
+	return listOf[*IdentityProvider](s, KindIdentityProvider)
+}
+func (s *Snapshot) RoleBindings() []*RoleBinding {
+	return listOf[*RoleBinding](s, KindRoleBinding)
+}
+func (s *Snapshot) ServiceAccount(id string) (*ServiceAccount, bool) {
+	return getOf[*ServiceAccount](s, KindServiceAccount, id)
+}
+func (s *Snapshot) User(id string) (*User, bool)     { return getOf[*User](s, KindUser, id) }
+func (s *Snapshot) APIKey(id string) (*APIKey, bool) { return getOf[*APIKey](s, KindAPIKey, id) }
+func (s *Snapshot) Provider(id string) (*IdentityProvider, bool) {
+	return getOf[*IdentityProvider](s, KindIdentityProvider, id)
+}
+func (s *Snapshot) Pool(id string) (*IdentityPool, bool) {
+	return getOf[*IdentityPool](s, KindIdentityPool, id)
+}
+func (s *Snapshot) RoleBinding(id string) (*RoleBinding, bool) {
+	return getOf[*RoleBinding](s, KindRoleBinding, id)
+}
+
+// Account returns the service account or user with id, as its kind and
+// display name; ok is false when neither exists.
+func (s *Snapshot) Account(id string) (kind Kind, ok bool) {
+	if _, ok := s.ServiceAccount(id); ok {
+		return KindServiceAccount, true
+	}
+	if _, ok := s.User(id); ok {
+		return KindUser, true
+	}
+	return "", false
+}
+
+// PrincipalExists reports whether principal names an account or pool of
+// the snapshot. Principals of other forms (User:*, Group:…) are not
+// objects and are reported as existing.
+func (s *Snapshot) PrincipalExists(principal string) bool {
+	id, ok := strings.CutPrefix(principal, "User:")
+	if !ok {
+		return true
+	}
+	switch {
+	case strings.HasPrefix(id, ServiceAccountPrefix+"-"):
+		_, ok := s.ServiceAccount(id)
+		return ok
+	case strings.HasPrefix(id, UserAccountPrefix+"-"):
+		_, ok := s.User(id)
+		return ok
+	case strings.HasPrefix(id, PoolPrefix):
+		_, ok := s.Pool(id)
+		return ok
+	}
+	return true
+}
+
+// RoleOrganizationAdmin is the role the store keeps at least one binding
+// of, once there is one.
+const RoleOrganizationAdmin = "OrganizationAdmin"
+
+// IsOrganizationAdmin reports whether b grants OrganizationAdmin on a
+// whole organization.
+func IsOrganizationAdmin(b *RoleBinding) bool {
+	if b.RoleName != RoleOrganizationAdmin {
+		return false
+	}
+	sc, err := ParseCRN(b.CRNPattern)
+	return err == nil && sc.Level() == "organization"
+}
+
+// organizationAdmins counts the OrganizationAdmin bindings.
+func (s *Snapshot) organizationAdmins() int {
+	n := 0
+	for _, o := range s.tables[KindRoleBinding].byID {
+		if IsOrganizationAdmin(o.(*RoleBinding)) {
+			n++
+		}
+	}
+	return n
+}
+
+// Digest is a hash of every object of the snapshot, to compare the states
+// of two stores.
+func (s *Snapshot) Digest() string {
+	h := sha256.New()
+	for _, k := range Kinds {
+		for _, o := range s.List(k) {
+			b, _ := json.Marshal(o)
+			h.Write([]byte(k))
+			h.Write(b)
+			h.Write([]byte{'\n'})
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// edit is a snapshot being changed. Tables are copied on their first
+// change.
+type edit struct {
+	base   *Snapshot
+	next   *Snapshot
+	copied map[Kind]bool
+}
+
+func (s *Snapshot) edit() *edit {
+	n := &Snapshot{seq: s.seq + 1, tables: maps.Clone(s.tables)}
+	return &edit{base: s, next: n, copied: map[Kind]bool{}}
+}
+
+func (e *edit) put(o Object) {
+	e.writable(o.Kind())[o.Meta().ID] = o
+}
+
+func (e *edit) remove(k Kind, id string) {
+	delete(e.writable(k), id)
+}
+
+// writable returns the objects of kind k of the next snapshot, to change.
+// The table is copied on its first change; on later ones it is replaced
+// by a new table over the same map, dropping the sorted ids a read during
+// the edit (a cascade's find) may have cached.
+func (e *edit) writable(k Kind) map[string]Object {
+	byID := e.next.tables[k].byID
+	if !e.copied[k] {
+		byID = maps.Clone(byID)
+		e.copied[k] = true
+	}
+	e.next.tables[k] = &table{byID: byID}
+	return byID
+}
+
+// find returns the objects of kind k for which match is true, in order of
+// id.
+func (s *Snapshot) find(k Kind, match func(Object) bool) []Object {
+	var out []Object
+	for _, o := range s.List(k) {
+		if match(o) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// firstOf returns the first object of kind k, other than id, for which
+// match is true.
+func (s *Snapshot) firstOf(k Kind, id string, match func(Object) bool) (Object, bool) {
+	for oid, o := range s.tables[k].byID {
+		if oid != id && match(o) {
+			return o, true
+		}
+	}
+	return nil, false
+}
+
+// sourceOf is "api" for the empty source.
+func sourceOf(m *Meta) Source { return cmp.Or(m.Source, SourceAPI) }
