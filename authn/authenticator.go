@@ -20,12 +20,16 @@ import (
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/audit"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/oauth"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/pool"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/store"
 )
 
-// lastUsedFlushInterval is how often last-use times of API keys are written
-// next to the state file, for `api-key list`.
+// lastUsedFlushInterval is how often last-use times of API keys are
+// recorded, for `api-key list`.
 const lastUsedFlushInterval = 10 * time.Second
+
+// KeyUseRecorder keeps the times API keys were last used.
+type KeyUseRecorder interface {
+	RecordKeyUse(ctx context.Context, used map[string]time.Time) error
+}
 
 // Options configure an Authenticator.
 type Options struct {
@@ -39,6 +43,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Audit receives one event per authentication; nil writes none.
 	Audit *audit.Sink
+	// KeyUses, when set, is told every lastUsedFlushInterval which API
+	// keys logged in, and when.
+	KeyUses KeyUseRecorder
 }
 
 // Authenticator checks client logins against the current credentials. It is
@@ -50,6 +57,7 @@ type Authenticator struct {
 	oauthM    *oauth.Metrics
 	clusterID func() string
 	throttle  *throttle
+	keyUses   KeyUseRecorder
 	now       func() time.Time // time.Now, but for tests
 
 	dir atomic.Pointer[directory]
@@ -57,7 +65,6 @@ type Authenticator struct {
 	// mu guards what rebuilding the directory needs, and the sessions.
 	mu        sync.Mutex
 	cfg       Config
-	state     *store.State
 	providers map[string]*providerHandle // by name
 	ctx       context.Context            // set by Start; providers run in it
 	sessions  map[*Session]struct{}
@@ -88,12 +95,13 @@ func New(o Options) (*Authenticator, error) {
 		sessions:  map[*Session]struct{}{},
 		lastUsed:  map[string]time.Time{},
 		throttle:  newThrottle(),
+		keyUses:   o.KeyUses,
 		now:       time.Now,
 	}
 	if a.log == nil {
 		a.log = zap.NewNop()
 	}
-	if err := a.apply(o.Config, nil, false); err != nil {
+	if err := a.apply(o.Config, false); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -105,49 +113,23 @@ func (a *Authenticator) Mechanisms(listener string) []string {
 	return a.dir.Load().mechanisms[listener]
 }
 
-// Start loads the state file and watches it, starts refreshing identity
-// provider keys, and writes API key last-use times, until ctx ends.
+// Start begins refreshing identity provider keys and recording API key
+// last-use times, until ctx ends.
 func (a *Authenticator) Start(ctx context.Context) {
 	a.mu.Lock()
 	a.ctx = ctx
 	for _, h := range a.providers {
 		a.startProvider(h)
 	}
-	stateFile := a.cfg.StateFile
-	poll := a.cfg.StatePollInterval
 	a.mu.Unlock()
-	if stateFile == "" {
+	if a.keyUses == nil {
 		return
 	}
-	// Load the keys before the first client can arrive; the watch below
-	// takes over from there.
-	a.stateChanged(stateFile)(store.Load(stateFile))
-	a.wg.Add(2)
+	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		a.flushLastUsed(ctx, stateFile)
+		a.flushLastUsed(ctx)
 	}()
-	go func() {
-		defer a.wg.Done()
-		store.Watch(ctx, stateFile, poll, a.stateChanged(stateFile))
-	}()
-}
-
-// stateChanged applies each new version of the state file.
-func (a *Authenticator) stateChanged(stateFile string) func(*store.State, error) {
-	return func(st *store.State, err error) {
-		if err != nil {
-			a.metrics.reloads.WithLabelValues("error").Inc()
-			a.log.Error("state file unreadable; keeping the credentials loaded before", zap.String("path", stateFile), zap.Error(err))
-			return
-		}
-		a.mu.Lock()
-		cfg := a.cfg
-		a.mu.Unlock()
-		if err := a.apply(cfg, st, true); err != nil {
-			a.log.Error("state file rejected; keeping the credentials loaded before", zap.String("path", stateFile), zap.Error(err))
-		}
-	}
 }
 
 // Wait returns once the goroutines of Start have ended (after its context
@@ -155,20 +137,17 @@ func (a *Authenticator) stateChanged(stateFile string) func(*store.State, error)
 func (a *Authenticator) Wait() { a.wg.Wait() }
 
 // Reload replaces the credentials (accounts, keys, providers, pools,
-// mechanisms) and login rules; the state file's path stays. Sessions whose
-// credential is gone are closed.
+// mechanisms) and login rules. Sessions whose credential is gone are
+// closed.
 func (a *Authenticator) Reload(cfg Config) error {
-	a.mu.Lock()
-	st := a.state
-	a.mu.Unlock()
-	return a.apply(cfg, st, true)
+	return a.apply(cfg, true)
 }
 
-// apply builds and installs a directory from cfg and st.
-func (a *Authenticator) apply(cfg Config, st *store.State, revoke bool) error {
+// apply builds and installs a directory from cfg.
+func (a *Authenticator) apply(cfg Config, revoke bool) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	keys, accounts, warnings := buildKeys(cfg, st)
+	keys, accounts, warnings := buildKeys(cfg)
 	for _, w := range warnings {
 		a.log.Warn("api key skipped", zap.Error(w))
 	}
@@ -205,10 +184,7 @@ func (a *Authenticator) apply(cfg Config, st *store.State, revoke bool) error {
 		}
 		d.mechanisms[name] = slices.Clone(mechs)
 	}
-	if a.cfg.StateFile != "" {
-		cfg.StateFile, cfg.StatePollInterval = a.cfg.StateFile, a.cfg.StatePollInterval // read at Start only
-	}
-	a.cfg, a.state = cfg, st
+	a.cfg = cfg
 	a.throttle.configure(cfg.Limits)
 	a.dir.Store(d)
 	a.metrics.reloads.WithLabelValues("ok").Inc()
@@ -230,7 +206,7 @@ func (a *Authenticator) syncProviders(cfg []Provider, maxTokenBytes int) (map[st
 			byIssuer[pc.Issuer] = old.p
 			continue
 		}
-		client, err := httpClient(pc.CAFile)
+		client, err := httpClient(pc.CAFile, pc.URLs)
 		if err != nil {
 			return nil, fmt.Errorf("oidc provider %s: %w", pc.Name, err)
 		}
@@ -272,9 +248,13 @@ func (a *Authenticator) startProvider(h *providerHandle) {
 	h.p.Start(ctx)
 }
 
-func httpClient(caFile string) (*http.Client, error) {
+func httpClient(caFile string, urls *oauth.URLPolicy) (*http.Client, error) {
 	if caFile == "" {
-		return &http.Client{Timeout: 10 * time.Second}, nil
+		c := &http.Client{Timeout: 10 * time.Second}
+		if urls != nil {
+			c.Transport = urls.Transport(nil)
+		}
+		return c, nil
 	}
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
@@ -286,7 +266,11 @@ func httpClient(caFile string) (*http.Client, error) {
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
-	return &http.Client{Timeout: 10 * time.Second, Transport: t}, nil
+	var rt http.RoundTripper = t
+	if urls != nil {
+		rt = urls.Transport(t)
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: rt}, nil
 }
 
 // revokeLocked closes the sessions whose credential is not in d.
@@ -341,8 +325,8 @@ func (a *Authenticator) touchKey(id string, now time.Time) {
 	a.lastUsedMu.Unlock()
 }
 
-// flushLastUsed merges recent key use into the state file's companion.
-func (a *Authenticator) flushLastUsed(ctx context.Context, stateFile string) {
+// flushLastUsed records recent key use.
+func (a *Authenticator) flushLastUsed(ctx context.Context) {
 	t := time.NewTicker(lastUsedFlushInterval)
 	defer t.Stop()
 	flush := func() {
@@ -353,8 +337,10 @@ func (a *Authenticator) flushLastUsed(ctx context.Context, stateFile string) {
 		if len(seen) == 0 {
 			return
 		}
-		if err := store.MergeLastUsed(stateFile, seen); err != nil {
-			a.log.Warn("cannot record API key last use", zap.String("path", stateFile), zap.Error(err))
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lastUsedFlushInterval)
+		defer cancel()
+		if err := a.keyUses.RecordKeyUse(rctx, seen); err != nil {
+			a.log.Warn("cannot record API key last use", zap.Error(err))
 		}
 	}
 	for {
@@ -378,4 +364,26 @@ func (a *Authenticator) currentClusterID(d *directory) string {
 		id = a.clusterID()
 	}
 	return id
+}
+
+// Check reports what Reload would refuse in cfg, without applying it.
+func (a *Authenticator) Check(cfg Config) error {
+	for _, pc := range cfg.Pools {
+		if _, err := pool.Compile(pc); err != nil {
+			return fmt.Errorf("identity pool %s: %w", pc.ID, err)
+		}
+	}
+	for name, mechs := range cfg.Listeners {
+		for _, m := range mechs {
+			if mechanisms[m] == nil {
+				return fmt.Errorf("listener %s: SASL mechanism %q is not supported", name, m)
+			}
+		}
+	}
+	for _, pc := range cfg.Providers {
+		if _, err := httpClient(pc.CAFile, pc.URLs); err != nil {
+			return fmt.Errorf("oidc provider %s: %w", pc.Name, err)
+		}
+	}
+	return nil
 }

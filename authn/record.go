@@ -23,7 +23,7 @@ const (
 type mechanism struct {
 	name string
 	// check parses the client's message and checks its credential.
-	check func(ctx context.Context, a *Authenticator, d *directory, host string, msg []byte) attempt
+	check func(ctx context.Context, s *Session, d *directory, msg []byte) attempt
 	// failure is the message a refused login fails with. It never says
 	// which part of the login was wrong.
 	failure string

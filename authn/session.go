@@ -98,6 +98,9 @@ type Session struct {
 	source   string // client host:port
 	host     string // client host, for throttling
 	onRevoke func()
+	// admin: the session is an admin API request, which takes cloud keys
+	// and no cluster key.
+	admin bool
 
 	identity atomic.Pointer[Identity]
 	revoked  atomic.Bool
@@ -191,7 +194,7 @@ func (s *Session) Authenticate(ctx context.Context, version int16, msg []byte) S
 			cause: errors.New("SaslAuthenticate after a failed login")}).withMessage(CodeIllegalState, msgAfterFailure)
 	}
 	now := s.a.now()
-	at := s.mech.check(ctx, s.a, d, s.host, msg)
+	at := s.mech.check(ctx, s, d, msg)
 	if at.identity == nil {
 		step := s.fail(ctx, d, &at)
 		if at.challenge {
