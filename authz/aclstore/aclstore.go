@@ -1,252 +1,194 @@
-// Package aclstore keeps the ACLs that clients manage through Kafka's
-// CreateAcls and DeleteAcls APIs in the proxy's state file, and publishes
-// them, together with the configuration file's policy, to an
-// authz.Authorizer. The state file may be shared by several proxies: each
-// watches it and applies the others' changes.
+// Package aclstore keeps Kafka ACLs in the state store: it converts
+// between the store's ACLs and the authorizer's, and serves Kafka's
+// CreateAcls, DescribeAcls and DeleteAcls for the proxy (proxy.ACLStore)
+// by writing to the store, which every part of the proxy follows.
 package aclstore
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"sync"
-	"time"
-
-	"go.uber.org/zap"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/store"
 )
 
-// ErrNoStateFile is returned by changes when no state file is configured.
+// FromStore converts a stored ACL; an entry that does not parse is an
+// error naming it.
+func FromStore(x *store.ACL) (authz.ACL, error) {
+	a := authz.ACL{Principal: x.Principal, Host: x.Host, Name: x.ResourceName}
+	var errs []error
+	var err error
+	if a.ResourceType, err = authz.ParseResourceType(x.ResourceType); err != nil {
+		errs = append(errs, err)
+	}
+	if a.Pattern, err = authz.ParsePatternType(x.PatternType); err != nil {
+		errs = append(errs, err)
+	}
+	if a.Operation, err = authz.ParseOperation(x.Operation); err != nil {
+		errs = append(errs, err)
+	}
+	if a.Permission, err = authz.ParsePermission(x.Permission); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) == 0 {
+		if err := a.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return a, fmt.Errorf("ACL %s: %w", x.Metadata.ID, errors.Join(errs...))
+	}
+	return a, nil
+}
+
+// ToStore is the stored form of a on cluster, with its id set.
+func ToStore(a authz.ACL, cluster string) *store.ACL {
+	x := &store.ACL{
+		Cluster:      cluster,
+		ResourceType: store.KafkaName(a.ResourceType.String()),
+		ResourceName: a.Name,
+		PatternType:  store.KafkaName(a.Pattern.String()),
+		Principal:    a.Principal,
+		Host:         a.Host,
+		Operation:    store.KafkaName(a.Operation.String()),
+		Permission:   store.KafkaName(a.Permission.String()),
+	}
+	x.Metadata.ID = store.ACLID(x)
+	return x
+}
+
+// OnCluster reports whether a stored ACL applies to cluster: it names it,
+// or no cluster (ACLs of version 1 state files).
+func OnCluster(x *store.ACL, cluster string) bool {
+	return x.Cluster == "" || x.Cluster == cluster
+}
+
+// Entry is an ACL of the store, parsed.
+type Entry struct {
+	ACL    authz.ACL
+	Stored *store.ACL
+}
+
+// Of returns the ACLs of snap that apply to cluster, parsed; entries that
+// do not parse are returned as errors and left out.
+func Of(snap *store.Snapshot, cluster string) (entries []Entry, bad []error) {
+	for _, x := range snap.ACLs() {
+		if !OnCluster(x, cluster) {
+			continue
+		}
+		a, err := FromStore(x)
+		if err != nil {
+			bad = append(bad, err)
+			continue
+		}
+		entries = append(entries, Entry{ACL: a, Stored: x})
+	}
+	return entries, bad
+}
+
+// ErrNoStateFile is returned by changes when the state is not kept
+// anywhere durable.
 var ErrNoStateFile = errors.New("no state file is configured (api_keys.state_file): ACLs can only be changed in the configuration file")
 
-// Store combines the static policy of the configuration file with the
-// ACLs of the state file.
+// Store serves the proxy's ACL APIs from a state store.
 type Store struct {
-	path string
-	az   *authz.Authorizer
-	log  *zap.Logger
-
-	mu      sync.Mutex // serialises publishing
-	static  authz.Policy
-	dynamic []authz.ACL
+	st       store.Store
+	cluster  func() string
+	readOnly bool
 }
 
-// New returns a store for the state file at path ("" for none) that
-// publishes to az. Call Start before serving so that the state file's ACLs
-// are in force.
-func New(path string, az *authz.Authorizer, static authz.Policy, log *zap.Logger) *Store {
-	return &Store{path: path, az: az, static: static, log: log}
+// New returns the ACL APIs' store over st for the proxy's cluster. A
+// store that keeps nothing durable is readOnly: changes are refused with
+// ErrNoStateFile rather than lost at the next restart.
+func New(st store.Store, cluster func() string, readOnly bool) *Store {
+	return &Store{st: st, cluster: cluster, readOnly: readOnly}
 }
 
-// Start loads the state file's ACLs, publishes the policy and, when ctx
-// allows, watches the file for changes made by the CLI or other proxies.
-func (s *Store) Start(ctx context.Context, poll time.Duration) error {
-	if s.path == "" {
-		return s.publish()
-	}
-	st, err := store.Load(s.path)
-	if err != nil {
-		return err
-	}
-	if err := s.apply(st, true); err != nil {
-		return err
-	}
-	go store.Watch(ctx, s.path, poll, func(st *store.State, err error) {
-		if err != nil {
-			s.log.Error("state file not reloaded; the ACLs in force are kept", zap.Error(err))
-			return
-		}
-		if err := s.apply(st, false); err != nil {
-			s.log.Error("ACLs of the state file not applied; the policy in force is kept", zap.Error(err))
-		}
-	})
-	return nil
-}
-
-// SetStatic replaces the configuration file's part of the policy.
-func (s *Store) SetStatic(p authz.Policy) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	prev := s.static
-	s.static = p
-	if err := s.publishLocked(); err != nil {
-		s.static = prev
-		return err
-	}
-	return nil
-}
-
-// apply publishes the ACLs of a state file read, unless they are the ones
-// in force and force is false.
-func (s *Store) apply(st *store.State, force bool) error {
-	acls, err := decode(st.ACLs)
-	if err != nil {
-		return fmt.Errorf("state file %s: %w", s.path, err)
-	}
-	return s.applyACLs(acls, force)
-}
-
-func (s *Store) applyACLs(acls []authz.ACL, force bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !force && slices.Equal(acls, s.dynamic) {
-		return nil
-	}
-	prev := s.dynamic
-	s.dynamic = acls
-	if err := s.publishLocked(); err != nil {
-		s.dynamic = prev
-		return err
-	}
-	return nil
-}
-
-func (s *Store) publish() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.publishLocked()
-}
-
-func (s *Store) publishLocked() error {
-	p := s.static
-	p.ACLs = append(slices.Clip(s.static.ACLs), s.dynamic...)
-	if err := s.az.Update(p); err != nil {
-		return err
-	}
-	s.log.Info("authorization policy applied", zap.Uint64("version", s.az.Load().Version()),
-		zap.Int("config_acls", len(s.static.ACLs)), zap.Int("state_acls", len(s.dynamic)),
-		zap.Int("role_bindings", len(s.static.RoleBindings)))
-	return nil
-}
-
-// ACLs returns the ACLs of the configuration file and of the state file.
+// ACLs returns the ACLs of the configuration file and those created
+// through the APIs, for the proxy's cluster.
 func (s *Store) ACLs() (static, dynamic []authz.ACL) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.static.ACLs), slices.Clone(s.dynamic)
+	entries, _ := Of(s.st.Snapshot(), s.cluster())
+	for _, e := range entries {
+		if e.Stored.Metadata.Source == store.SourceConfig {
+			static = append(static, e.ACL)
+		} else {
+			dynamic = append(dynamic, e.ACL)
+		}
+	}
+	return static, dynamic
 }
 
-// Create adds acls to the state file (ACLs already there are kept once)
-// and returns once the new policy is in force.
+// Create adds acls (those that exist already are kept once) and returns
+// once the new policy is in force.
 func (s *Store) Create(ctx context.Context, acls []authz.ACL) error {
-	if s.path == "" {
+	if s.readOnly {
 		return ErrNoStateFile
 	}
+	cluster := s.cluster()
+	if cluster == "" {
+		return errors.New("the cluster id is not known yet")
+	}
+	snap := s.st.Snapshot()
+	seen := map[string]bool{}
+	var cmds []store.Command
 	for _, a := range acls {
 		if err := a.Validate(); err != nil {
 			return fmt.Errorf("%s: %w", a, err)
 		}
+		x := ToStore(a, cluster)
+		if _, ok := snap.Get(store.KindACL, x.Metadata.ID); ok || seen[x.Metadata.ID] {
+			continue
+		}
+		seen[x.Metadata.ID] = true
+		cmds = append(cmds, store.Create(x))
 	}
-	var after []authz.ACL
-	err := store.Update(ctx, s.path, func(st *store.State) error {
-		have, err := decode(st.ACLs)
-		if err != nil {
-			return err
-		}
-		now := time.Now().UTC()
-		for _, a := range acls {
-			if !slices.Contains(have, a) {
-				have = append(have, a)
-				st.ACLs = append(st.ACLs, encode(a, now))
-			}
-		}
-		after = have
+	if len(cmds) == 0 {
 		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("state file %s: %w", s.path, err)
 	}
-	return s.applyACLs(after, false)
+	_, err := s.st.Apply(ctx, cmds...)
+	if errors.Is(err, store.ErrExists) {
+		// Another writer created one of them meanwhile: try the rest.
+		return s.Create(ctx, acls)
+	}
+	return err
 }
 
-// Delete removes the state file's ACLs that match each filter and returns,
-// per filter, the ACLs it removed. ACLs of the configuration file are not
+// Delete removes the stored ACLs that match each filter and returns, per
+// filter, the ACLs it removed. ACLs of the configuration file are not
 // removed: they are returned in fixed, per filter, for the caller to
 // report.
 func (s *Store) Delete(ctx context.Context, filters []authz.Filter) (deleted, fixed [][]authz.ACL, err error) {
 	deleted = make([][]authz.ACL, len(filters))
 	fixed = make([][]authz.ACL, len(filters))
-	static, _ := s.ACLs()
+	entries, _ := Of(s.st.Snapshot(), s.cluster())
+	var cmds []store.Command
+	gone := map[string]bool{}
 	for i, f := range filters {
-		for _, a := range static {
-			if f.Matches(a) {
-				fixed[i] = append(fixed[i], a)
+		for _, e := range entries {
+			if !f.Matches(e.ACL) {
+				continue
+			}
+			if e.Stored.Metadata.Source == store.SourceConfig {
+				fixed[i] = append(fixed[i], e.ACL)
+				continue
+			}
+			deleted[i] = append(deleted[i], e.ACL)
+			if !gone[e.Stored.Metadata.ID] {
+				gone[e.Stored.Metadata.ID] = true
+				cmds = append(cmds, store.Delete(store.KindACL, e.Stored.Metadata.ID, 0))
 			}
 		}
 	}
-	if s.path == "" {
+	if len(cmds) == 0 || s.readOnly {
 		return deleted, fixed, nil
 	}
-	var after []authz.ACL
-	err = store.Update(ctx, s.path, func(st *store.State) error {
-		have, err := decode(st.ACLs)
-		if err != nil {
-			return err
+	if _, err := s.st.Apply(ctx, cmds...); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			// Another writer deleted one of them meanwhile.
+			return s.Delete(ctx, filters)
 		}
-		keep := st.ACLs[:0:0]
-		after = after[:0]
-		for j, a := range have {
-			matched := false
-			for i, f := range filters {
-				if f.Matches(a) {
-					deleted[i] = append(deleted[i], a)
-					matched = true
-				}
-			}
-			if !matched {
-				keep = append(keep, st.ACLs[j])
-				after = append(after, a)
-			}
-		}
-		st.ACLs = keep
-		return nil
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("state file %s: %w", s.path, err)
+		return nil, nil, err
 	}
-	return deleted, fixed, s.applyACLs(after, false)
-}
-
-// encode is the state file form of a.
-func encode(a authz.ACL, created time.Time) store.ACL {
-	return store.ACL{
-		Principal: a.Principal, Host: a.Host,
-		ResourceType: a.ResourceType.String(), Name: a.Name, Pattern: a.Pattern.String(),
-		Operation: a.Operation.String(), Permission: a.Permission.String(), Created: created,
-	}
-}
-
-// decode reads the state file's ACLs; a bad entry is an error naming it.
-func decode(in []store.ACL) ([]authz.ACL, error) {
-	out := make([]authz.ACL, 0, len(in))
-	for i, x := range in {
-		a := authz.ACL{Principal: x.Principal, Host: x.Host, Name: x.Name}
-		var errs []error
-		var err error
-		if a.ResourceType, err = authz.ParseResourceType(x.ResourceType); err != nil {
-			errs = append(errs, err)
-		}
-		if a.Pattern, err = authz.ParsePatternType(x.Pattern); err != nil {
-			errs = append(errs, err)
-		}
-		if a.Operation, err = authz.ParseOperation(x.Operation); err != nil {
-			errs = append(errs, err)
-		}
-		if a.Permission, err = authz.ParsePermission(x.Permission); err != nil {
-			errs = append(errs, err)
-		}
-		if len(errs) == 0 {
-			if err := a.Validate(); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if len(errs) > 0 {
-			return nil, fmt.Errorf("acls[%d]: %w", i, errors.Join(errs...))
-		}
-		out = append(out, a)
-	}
-	return out, nil
+	return deleted, fixed, nil
 }

@@ -3,116 +3,95 @@ package aclstore
 import (
 	"context"
 	"errors"
-	"path/filepath"
+	"slices"
 	"testing"
-	"time"
-
-	"go.uber.org/zap/zaptest"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/store"
 )
 
-func topicACL(principal, name string, op authz.Operation) authz.ACL {
-	return authz.ACL{Principal: principal, Host: "*", ResourceType: authz.ResourceTopic, Name: name,
+func acl(name string, op authz.Operation) authz.ACL {
+	return authz.ACL{Principal: "User:sa-app", Host: "*", ResourceType: authz.ResourceTopic, Name: name,
 		Pattern: authz.PatternLiteral, Operation: op, Permission: authz.PermissionAllow}
 }
 
-func allowed(az *authz.Authorizer, principal, topic string, op authz.Operation) bool {
-	return az.Load().Subject(principal, "10.0.0.1").Authorize(authz.ResourceTopic, topic, op).Allowed
-}
-
-func newStore(t *testing.T, path string, static authz.Policy) (*Store, *authz.Authorizer) {
-	t.Helper()
-	az, err := authz.NewAuthorizer(authz.Policy{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := New(path, az, static, zaptest.NewLogger(t))
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	if err := s.Start(ctx, 20*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	return s, az
-}
-
-func TestCreatedACLsAreStoredAppliedAndKeptOnce(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.json")
-	static := authz.Policy{ACLs: []authz.ACL{topicACL("User:sa-a", "orders", authz.OpRead)}}
-	s, az := newStore(t, path, static)
-	if !allowed(az, "User:sa-a", "orders", authz.OpRead) || allowed(az, "User:sa-a", "payments", authz.OpWrite) {
-		t.Fatal("the configuration's policy is not in force")
-	}
-	acl := topicACL("User:sa-a", "payments", authz.OpWrite)
-	for range 2 {
-		if err := s.Create(context.Background(), []authz.ACL{acl}); err != nil {
-			t.Fatal(err)
+func TestStoredACLsKeepKafkasNames(t *testing.T) {
+	for _, a := range []authz.ACL{
+		acl("orders", authz.OpRead),
+		{Principal: "User:*", Host: "10.0.0.1", ResourceType: authz.ResourceTransactionalID, Name: "tx-", Pattern: authz.PatternPrefixed,
+			Operation: authz.OpDescribeConfigs, Permission: authz.PermissionDeny},
+		{Principal: "User:sa-a", Host: "*", ResourceType: authz.ResourceCluster, Name: authz.ClusterName, Pattern: authz.PatternLiteral,
+			Operation: authz.OpIdempotentWrite, Permission: authz.PermissionAllow},
+	} {
+		x := ToStore(a, "lkc-1")
+		if x.Metadata.ID != store.ACLID(x) || x.Cluster != "lkc-1" {
+			t.Errorf("ToStore(%v): id %q cluster %q", a, x.Metadata.ID, x.Cluster)
+		}
+		back, err := FromStore(x)
+		if err != nil || back != a {
+			t.Errorf("FromStore(ToStore(%v)) = %v, %v", a, back, err)
 		}
 	}
-	if !allowed(az, "User:sa-a", "payments", authz.OpWrite) {
-		t.Error("a created ACL is not in force when Create returns")
+	x := ToStore(acl("orders", authz.OpDescribeConfigs), "")
+	if x.ResourceType != "TOPIC" || x.PatternType != "LITERAL" || x.Operation != "DESCRIBE_CONFIGS" || x.Permission != "ALLOW" {
+		t.Errorf("stored names: %+v", x)
 	}
-	st, err := store.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(st.ACLs) != 1 || st.ACLs[0].ResourceType != "Topic" || st.ACLs[0].Operation != "Write" || st.ACLs[0].Created.IsZero() {
-		t.Errorf("state file ACLs: %+v", st.ACLs)
-	}
-	// Another proxy started on the same file has the ACL too.
-	_, az2 := newStore(t, path, static)
-	if !allowed(az2, "User:sa-a", "payments", authz.OpWrite) {
-		t.Error("the stored ACL does not survive a restart")
+	if _, err := FromStore(&store.ACL{ResourceType: "TOPIC", PatternType: "LITERAL", Operation: "FLY", Permission: "ALLOW", Principal: "User:x", Host: "*", ResourceName: "t"}); err == nil {
+		t.Error("an ACL with an unknown operation was accepted")
 	}
 }
 
-func TestDeleteReportsConfigurationACLsAsFixed(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.json")
-	static := authz.Policy{ACLs: []authz.ACL{topicACL("User:sa-a", "orders", authz.OpRead)}}
-	s, az := newStore(t, path, static)
-	if err := s.Create(context.Background(), []authz.ACL{topicACL("User:sa-a", "payments", authz.OpWrite), topicACL("User:sa-b", "payments", authz.OpWrite)}); err != nil {
+func TestACLsOfOtherClustersDoNotApply(t *testing.T) {
+	st := store.NewMemory()
+	ctx := context.Background()
+	if _, err := st.Apply(ctx, store.Create(ToStore(acl("mine", authz.OpRead), "lkc-1")),
+		store.Create(ToStore(acl("theirs", authz.OpRead), "lkc-2")),
+		store.Create(ToStore(acl("any", authz.OpRead), ""))); err != nil {
 		t.Fatal(err)
 	}
-	principal := "User:sa-a"
-	deleted, fixed, err := s.Delete(context.Background(), []authz.Filter{{
-		ResourceType: authz.ResourceAny, Pattern: authz.PatternAny, Principal: &principal,
-		Operation: authz.OpAny, Permission: authz.PermissionAny,
-	}})
-	if err != nil {
-		t.Fatal(err)
+	entries, bad := Of(st.Snapshot(), "lkc-1")
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.ACL.Name)
 	}
-	if len(deleted[0]) != 1 || deleted[0][0].Name != "payments" || len(fixed[0]) != 1 || fixed[0][0].Name != "orders" {
-		t.Errorf("deleted %v, fixed %v", deleted, fixed)
-	}
-	if allowed(az, "User:sa-a", "payments", authz.OpWrite) || !allowed(az, "User:sa-b", "payments", authz.OpWrite) {
-		t.Error("the deletion is not in force, or deleted too much")
+	slices.Sort(names)
+	if len(bad) != 0 || len(names) != 2 || names[0] != "any" || names[1] != "mine" {
+		t.Errorf("Of(lkc-1) = %v, %v; want [any mine]", names, bad)
 	}
 }
 
-func TestChangesMadeByOthersAreApplied(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.json")
-	_, az := newStore(t, path, authz.Policy{})
-	err := store.Update(context.Background(), path, func(st *store.State) error {
-		st.ACLs = append(st.ACLs, store.ACL{Principal: "User:sa-a", Host: "*", ResourceType: "topic", Name: "x",
-			Pattern: "literal", Operation: "read", Permission: "allow"})
-		return nil
-	})
+func TestTheKafkaACLAPIsWriteTheStore(t *testing.T) {
+	ctx := context.Background()
+	st := store.NewMemory()
+	st.SetStatic([]store.Object{ToStore(acl("fixed", authz.OpRead), "")})
+	s := New(st, func() string { return "lkc-1" }, false)
+
+	if err := s.Create(ctx, []authz.ACL{acl("a", authz.OpRead), acl("a", authz.OpRead), acl("b", authz.OpWrite)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Create(ctx, []authz.ACL{acl("a", authz.OpRead)}); err != nil {
+		t.Fatalf("creating an existing ACL again: %v", err)
+	}
+	static, dynamic := s.ACLs()
+	if len(static) != 1 || len(dynamic) != 2 {
+		t.Fatalf("ACLs() = %v, %v; want 1 static and 2 created", static, dynamic)
+	}
+	any := authz.Filter{ResourceType: authz.ResourceTopic, Pattern: authz.PatternAny, Operation: authz.OpAny, Permission: authz.PermissionAny}
+	deleted, fixed, err := s.Delete(ctx, []authz.Filter{any})
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !allowed(az, "User:sa-a", "x", authz.OpRead) {
-		if time.Now().After(deadline) {
-			t.Fatal("an ACL written to the state file by another process was not applied")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if len(deleted[0]) != 2 || len(fixed[0]) != 1 || fixed[0][0].Name != "fixed" {
+		t.Errorf("Delete: deleted %v, fixed %v; want the 2 created deleted and the static one reported", deleted, fixed)
+	}
+	if _, dynamic := s.ACLs(); len(dynamic) != 0 {
+		t.Errorf("after Delete: %v", dynamic)
 	}
 }
 
-func TestWithoutAStateFileACLsCannotBeCreated(t *testing.T) {
-	s, _ := newStore(t, "", authz.Policy{})
-	if err := s.Create(context.Background(), []authz.ACL{topicACL("User:sa-a", "x", authz.OpRead)}); !errors.Is(err, ErrNoStateFile) {
-		t.Errorf("got %v, want ErrNoStateFile", err)
+func TestWithoutAStateFileACLChangesAreRefused(t *testing.T) {
+	s := New(store.NewMemory(), func() string { return "lkc-1" }, true)
+	if err := s.Create(context.Background(), []authz.ACL{acl("a", authz.OpRead)}); !errors.Is(err, ErrNoStateFile) {
+		t.Fatalf("Create = %v, want ErrNoStateFile", err)
 	}
 }
