@@ -58,6 +58,11 @@ type Config struct {
 	Limits Limits `yaml:"limits"`
 	// Metrics is the HTTP endpoint for Prometheus, /healthz and /readyz.
 	Metrics Metrics `yaml:"metrics"`
+	// Organization is where the proxy's cluster sits: the organization
+	// and environment that role bindings' CRNs name.
+	Organization Organization `yaml:"organization"`
+	// Admin is the management API.
+	Admin Admin `yaml:"admin"`
 	// Log configures the process log.
 	Log Log `yaml:"log"`
 	// ShutdownTimeout bounds how long SIGTERM waits for in-flight requests
@@ -85,7 +90,8 @@ type Listener struct {
 	TLS *ServerTLS `yaml:"tls"`
 	// SASLMechanisms are the mechanisms clients may use on this listener
 	// when auth is sasl. Default: PLAIN when API keys can exist, plus
-	// OAUTHBEARER when identity pools are declared.
+	// OAUTHBEARER when identity pools can: declared, or created through
+	// the admin API.
 	SASLMechanisms []string `yaml:"sasl_mechanisms"`
 }
 
@@ -342,6 +348,34 @@ type Metrics struct {
 	Address string `yaml:"address"`
 }
 
+// Organization names the scopes of role bindings: an organization and
+// the environment of the proxy's cluster.
+type Organization struct {
+	// ID is the organization, "org-…".
+	ID string `yaml:"id"`
+	// Environment is the environment of the proxy's cluster, "env-…".
+	Environment string `yaml:"environment"`
+}
+
+// Admin is the management API: service accounts, users, API keys, role
+// bindings, identity providers and pools, and ACLs, managed at run time
+// by the principals whose role bindings allow it.
+type Admin struct {
+	// Address is host:port of the API. Empty (the default) disables it.
+	Address string `yaml:"address"`
+	// TLS, when set, serves the API over HTTPS (and requires client
+	// certificates when client_ca_file is set).
+	TLS *ServerTLS `yaml:"tls"`
+	// AllowedProviderURLs are the URL prefixes identity providers
+	// registered through the API may use for their issuer, discovery
+	// document and keys. An https:// prefix allows https under it; plain
+	// http needs an http:// prefix. Empty: no provider can be registered
+	// through the API.
+	AllowedProviderURLs []string `yaml:"allowed_provider_urls"`
+	// MaxBodyBytes bounds a request body.
+	MaxBodyBytes int `yaml:"max_body_bytes"`
+}
+
 // Log configures zap.
 type Log struct {
 	// Level is debug, info, warn or error.
@@ -379,6 +413,8 @@ func Default() *Config {
 			MaxInFlight:      1000,
 		},
 		Metrics:         Metrics{Address: "127.0.0.1:9404"},
+		Organization:    Organization{ID: "org-default", Environment: "env-default"},
+		Admin:           Admin{MaxBodyBytes: 1 << 20},
 		Log:             Log{Level: "info", Format: "json"},
 		ShutdownTimeout: Duration(30 * time.Second),
 	}
@@ -405,21 +441,27 @@ func (c *Config) Normalize() error {
 		}
 	}
 	for i := range c.OIDC.Providers {
-		p := &c.OIDC.Providers[i]
-		if p.ClockSkew == 0 {
-			p.ClockSkew = DefaultClockSkew
-		}
-		if len(p.Algorithms) == 0 {
-			p.Algorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
-		}
-		if p.JWKSRefresh == 0 {
-			p.JWKSRefresh = DefaultJWKSRefresh
-		}
-		if p.JWKSMinRefreshInterval == 0 {
-			p.JWKSMinRefreshInterval = DefaultJWKSMinRefreshInterval
-		}
+		c.OIDC.Providers[i].SetDefaults()
 	}
 	return nil
+}
+
+// SetDefaults fills the settings of p that are not set with their
+// defaults. Normalize calls it; providers registered through the admin API
+// get the same defaults.
+func (p *OIDCProvider) SetDefaults() {
+	if p.ClockSkew == 0 {
+		p.ClockSkew = DefaultClockSkew
+	}
+	if len(p.Algorithms) == 0 {
+		p.Algorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+	}
+	if p.JWKSRefresh == 0 {
+		p.JWKSRefresh = DefaultJWKSRefresh
+	}
+	if p.JWKSMinRefreshInterval == 0 {
+		p.JWKSMinRefreshInterval = DefaultJWKSMinRefreshInterval
+	}
 }
 
 func (c *Config) normalizeListener(l *Listener) error {
@@ -446,7 +488,7 @@ func (c *Config) normalizeListener(l *Listener) error {
 		if len(c.APIKeys.Keys) > 0 || c.APIKeys.StateFile != "" {
 			l.SASLMechanisms = append(l.SASLMechanisms, ClientPlain)
 		}
-		if len(c.OIDC.IdentityPools) > 0 {
+		if len(c.OIDC.IdentityPools) > 0 || c.Admin.Address != "" {
 			l.SASLMechanisms = append(l.SASLMechanisms, ClientOAuthBearer)
 		}
 	}

@@ -164,7 +164,7 @@ ${SECTION}:
   level: info
 `,
 			env:  envMap("SECTION", "log"),
-			want: []Problem{{Path: "${SECTION}", Line: 4, Message: "unknown key (valid keys here: listener, extra_listeners, upstream, auth, authentication, api_keys, oidc, authorization, audit, limits, metrics, log, shutdown_timeout)"}},
+			want: []Problem{{Path: "${SECTION}", Line: 4, Message: "unknown key (valid keys here: listener, extra_listeners, upstream, auth, authentication, api_keys, oidc, authorization, audit, limits, metrics, organization, admin, log, shutdown_timeout)"}},
 		},
 		{
 			name: "expanded values are type-checked like literal ones",

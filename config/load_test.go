@@ -211,6 +211,8 @@ shutdown_timeout: 1m30s
 		Audit:           Audit{Output: "stdout"},
 		Limits:          Limits{MaxRequestBytes: 1 << 20, MaxResponseBytes: 1<<31 - 1, MaxInFlight: 100000},
 		Metrics:         Metrics{Address: ":9404"},
+		Organization:    Organization{ID: "org-default", Environment: "env-default"},
+		Admin:           Admin{MaxBodyBytes: 1 << 20},
 		Log:             Log{Level: "warn", Format: "console"},
 		ShutdownTimeout: Duration(90 * time.Second),
 	}
@@ -467,7 +469,7 @@ upstream:
 		{
 			name: "top level must be a mapping",
 			yaml: "- auth: none\n",
-			want: []Problem{{Line: 1, Message: "must be a mapping with the keys listener, extra_listeners, upstream, auth, authentication, api_keys, oidc, authorization, audit, limits, metrics, log, shutdown_timeout; got a list"}},
+			want: []Problem{{Line: 1, Message: "must be a mapping with the keys listener, extra_listeners, upstream, auth, authentication, api_keys, oidc, authorization, audit, limits, metrics, organization, admin, log, shutdown_timeout; got a list"}},
 		},
 		{
 			name: "an empty file needs auth and bootstrap",

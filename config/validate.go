@@ -130,6 +130,8 @@ func validate(c *Config, lines map[string]int, failed map[string]bool) []Problem
 	if c.Metrics.Address != "" {
 		k.hostPort("metrics.address", c.Metrics.Address, hostPortRules{allowEmptyHost: true, allowZeroPort: true})
 	}
+	k.organization(&c.Organization)
+	k.admin(c)
 	k.oneOf("log.level", c.Log.Level, logLevels)
 	k.oneOf("log.format", c.Log.Format, logFormats)
 	k.positive("shutdown_timeout", c.ShutdownTimeout)
@@ -587,4 +589,46 @@ func parseCerts(b []byte) ([]*x509.Certificate, error) {
 		return nil, errors.New("no PEM CERTIFICATE block found")
 	}
 	return certs, nil
+}
+
+// scopeID matches organization and environment ids: they end up in CRNs,
+// so they may not hold "/", "=" or "*".
+var scopeID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+func (k *checker) organization(o *Organization) {
+	if !scopeID.MatchString(o.ID) || !strings.HasPrefix(o.ID, "org-") {
+		k.add("organization.id", "must be org-… in lower-case letters, digits and dashes; got %q", o.ID)
+	}
+	if !scopeID.MatchString(o.Environment) || !strings.HasPrefix(o.Environment, "env-") {
+		k.add("organization.environment", "must be env-… in lower-case letters, digits and dashes; got %q", o.Environment)
+	}
+}
+
+func (k *checker) admin(c *Config) {
+	a := &c.Admin
+	if a.MaxBodyBytes < 1024 || a.MaxBodyBytes > 64<<20 {
+		k.add("admin.max_body_bytes", "must be between 1024 and 67108864; got %d", a.MaxBodyBytes)
+	}
+	for i, u := range a.AllowedProviderURLs {
+		k.url(fmt.Sprintf("admin.allowed_provider_urls[%d]", i), u, true)
+	}
+	if a.Address == "" {
+		if a.TLS != nil {
+			k.add("admin.tls", "admin.address is not set, so the admin API is off and its TLS unused")
+		}
+		return
+	}
+	k.hostPort("admin.address", a.Address, hostPortRules{allowEmptyHost: true, allowZeroPort: true})
+	if c.Auth != AuthSASL {
+		k.add("admin.address", "the admin API needs auth: sasl, to authenticate its callers")
+	}
+	if c.APIKeys.StateFile == "" {
+		k.add("admin.address", "the admin API keeps what it creates in api_keys.state_file; set it")
+	}
+	if t := a.TLS; t != nil {
+		k.keyPair("admin.tls.cert_file", t.CertFile, "admin.tls.key_file", t.KeyFile)
+		if t.ClientCAFile != "" {
+			k.caFile("admin.tls.client_ca_file", t.ClientCAFile)
+		}
+	}
 }

@@ -76,8 +76,7 @@ func newAuthzTestProxy(t *testing.T, edits ...func(*testSetup)) *authzTestProxy 
 		s.authn = testAuthn()
 		s.authn.Accounts = []string{"sa-app", "sa-admin"}
 		s.authn.Keys = keys
-		s.authn.StateFile = ap.stateFile
-		s.authn.StatePollInterval = 50 * time.Millisecond
+		s.stateFile = ap.stateFile
 		s.auditOutput = ap.auditFile
 		s.policy = authzTestPolicy
 		s.policy.ACLs = slices.Clone(authzTestPolicy.ACLs)
@@ -496,12 +495,12 @@ func TestACLsCreatedThroughTheProxyApplyToLiveConnections(t *testing.T) {
 		t.Errorf("DescribeAcls: got %v, want %v", listed, want)
 	}
 
-	st, err := store.Load(p.stateFile)
+	st, err := store.OpenFile(p.stateFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st.ACLs) != 1 || st.ACLs[0].Name != "payments" || st.ACLs[0].Operation != "Write" {
-		t.Errorf("state file ACLs: %+v", st.ACLs)
+	if acls := st.Snapshot().ACLs(); len(acls) != 1 || acls[0].ResourceName != "payments" || acls[0].Operation != "WRITE" {
+		t.Errorf("state file ACLs: %+v", acls)
 	}
 
 	del := kmsg.NewPtrDeleteACLsRequest()

@@ -23,6 +23,7 @@ import (
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz/aclstore"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/store"
 )
 
 // testProxy is a proxy in front of an in-process kfake cluster.
@@ -69,10 +70,12 @@ func newTestProxy(t testing.TB, brokers int, opts ...kfake.Opt) *testProxy {
 // authorizer's.
 type testSetup struct {
 	proxy Config
-	// authn, when not nil, makes clients log in; policy, and the ACLs of
-	// authn.StateFile, then authorize their requests.
+	// authn, when not nil, makes clients log in; policy, and the ACLs
+	// created through the Kafka ACL APIs in stateFile, then authorize
+	// their requests.
 	authn           *authn.Config
 	policy          authz.Policy
+	stateFile       string  // "" refuses ACL changes, like a proxy without one
 	auditOutput     string  // the audit log, if any
 	allowSampleRate float64 // of allowed decisions audited
 }
@@ -122,10 +125,7 @@ func startProxy(t testing.TB, upstream []string, edit func(*testSetup), fake *kf
 		if err != nil {
 			t.Fatal(err)
 		}
-		acls := aclstore.New(setup.authn.StateFile, az, setup.policy, log.Named("acls"))
-		if err := acls.Start(ctx, 50*time.Millisecond); err != nil {
-			t.Fatal(err)
-		}
+		acls := testACLStore(t, setup, az)
 		srv.SetAuthorization(Authorization{Authorizer: az, ACLs: acls, Audit: testAudit(t, setup.auditOutput), AllowSampleRate: setup.allowSampleRate})
 	}
 	if err := srv.Start(context.Background()); err != nil {
@@ -483,4 +483,39 @@ func TestPipelinedRequestsAreAllAnswered(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testACLStore keeps the ACLs of the Kafka ACL APIs in setup.stateFile,
+// beside the policy's own (static, like the configuration file's), and
+// makes az enforce both, as the proxy's command does with the state
+// store.
+func testACLStore(t testing.TB, setup *testSetup, az *authz.Authorizer) *aclstore.Store {
+	t.Helper()
+	var st store.Store = store.NewMemory()
+	if setup.stateFile != "" {
+		f, err := store.OpenFile(setup.stateFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = f
+	}
+	var static []store.Object
+	for _, a := range setup.policy.ACLs {
+		static = append(static, aclstore.ToStore(a, ""))
+	}
+	st.SetStatic(static)
+	base := setup.policy
+	cancel := st.Subscribe(func(snap *store.Snapshot) {
+		p := base
+		p.ACLs = nil
+		entries, _ := aclstore.Of(snap, authTestCluster)
+		for _, e := range entries {
+			p.ACLs = append(p.ACLs, e.ACL)
+		}
+		if err := az.Update(p); err != nil {
+			t.Errorf("policy update: %v", err)
+		}
+	})
+	t.Cleanup(cancel)
+	return aclstore.New(st, func() string { return authTestCluster }, setup.stateFile == "")
 }

@@ -7,6 +7,13 @@ import (
 	"os"
 )
 
+// ServerTLSConfig is the TLS configuration of a listener of t; a client CA
+// makes it mTLS. The admin API uses it too, so that both serve TLS the
+// same way.
+func ServerTLSConfig(t *ServerTLS) (*tls.Config, error) {
+	return serverTLSConfig(t)
+}
+
 // serverTLSConfig is the client-facing TLS configuration; a client CA makes
 // it mTLS.
 func serverTLSConfig(t *ServerTLS) (*tls.Config, error) {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -19,32 +18,44 @@ import (
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/store"
 )
 
-// The embedded cluster's id and the demo account of `dev`.
-const (
-	devClusterID = "kafka-auth-proxy-dev"
-	devAccount   = "sa-dev"
-)
+// The embedded cluster's id.
+const devClusterID = "kafka-auth-proxy-dev"
 
-// devKey writes the demo account and a fresh API key to the state file.
-func devKey(ctx context.Context, stateFile string) (id, secret string, err error) {
-	if id, err = apikey.NewKeyID(); err != nil {
-		return "", "", err
+// devAccess is what `dev` creates in its state file: the first
+// OrganizationAdmin with its cloud key, and a cluster key of the same
+// account for Kafka clients.
+type devAccess struct {
+	admin       *firstAdmin
+	key, secret string
+}
+
+func devSetup(ctx context.Context, stateFile, org string) (*devAccess, error) {
+	f, err := store.OpenFile(stateFile)
+	if err != nil {
+		return nil, err
 	}
-	if secret, err = apikey.NewSecret(); err != nil {
-		return "", "", err
+	a, err := bootstrapAdmin(ctx, f, org, "dev-admin")
+	if err != nil {
+		return nil, err
+	}
+	id, err := apikey.NewKeyID()
+	if err != nil {
+		return nil, err
+	}
+	secret, err := apikey.NewSecret()
+	if err != nil {
+		return nil, err
 	}
 	hash, err := apikey.HashSecret(secret)
 	if err != nil {
-		return "", "", err
+		return nil, err
 	}
-	now := time.Now().UTC()
-	err = store.Update(ctx, stateFile, func(st *store.State) error {
-		st.Accounts = append(st.Accounts, store.Account{ID: devAccount, Description: "make run demo", Created: now})
-		st.Keys = append(st.Keys, store.Key{ID: id, SecretHash: hash, Account: devAccount, Cluster: devClusterID,
-			Description: "make run demo", Created: now})
-		return nil
-	})
-	return id, secret, err
+	_, err = f.Apply(ctx, store.Create(&store.APIKey{Metadata: store.Meta{ID: id}, SecretHash: hash, Owner: a.Account,
+		Resource: devClusterID, DisplayName: "dev", Description: "make run demo"}))
+	if err != nil {
+		return nil, err
+	}
+	return &devAccess{admin: a, key: id, secret: secret}, nil
 }
 
 // newDevCmd runs the proxy in front of an in-process broker (franz-go's
@@ -56,6 +67,8 @@ func newDevCmd() *cobra.Command {
 		brokers int
 		topic   string
 		noAuth  bool
+
+		adminListen string
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -63,7 +76,9 @@ func newDevCmd() *cobra.Command {
 		Long: `Run the proxy in front of an embedded in-memory Kafka broker (franz-go's
 kfake), so that trying it needs nothing installed. A service account and an
 API key are created in a temporary state file and printed, with kcat
-commands that use them. --no-auth lets clients in without logging in.`,
+commands that use them, and the admin API is served on 127.0.0.1:8090 with
+a cloud key of the same account, an OrganizationAdmin. --no-auth lets
+clients in without logging in.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fake, err := kfake.NewCluster(
@@ -89,19 +104,23 @@ commands that use them. --no-auth lets clients in without logging in.`,
 				cfg.Auth = config.AuthSASL
 				cfg.Authentication.ClusterID = devClusterID
 				cfg.APIKeys.StateFile = filepath.Join(dir, "state.json")
-				// The demo account may do anything; ACLs created with
-				// kafka-acls or an admin client narrow other accounts.
-				cfg.Authorization.RoleBindings = []config.RoleBinding{{Principal: "User:" + devAccount, Role: "CloudClusterAdmin"}}
-				id, secret, err := devKey(cmd.Context(), cfg.APIKeys.StateFile)
+				cfg.Admin.Address = adminListen
+				acc, err := devSetup(cmd.Context(), cfg.APIKeys.StateFile, cfg.Organization.ID)
 				if err != nil {
 					return err
 				}
-				login = fmt.Sprintf(`Log in with SASL/PLAIN, API key %s of service account %s (role CloudClusterAdmin):
+				login = fmt.Sprintf(`Log in with SASL/PLAIN, API key %s of service account %s (OrganizationAdmin):
   API key:    %s
   API secret: %s
-More keys:  bin/kafka-auth-proxy api-key create --state-file %s --cluster %s --service-account %s
-`, id, devAccount, id, secret, cfg.APIKeys.StateFile, devClusterID, devAccount)
-				kcatLogin = fmt.Sprintf(" -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=PLAIN -X sasl.username=%s -X sasl.password=%s", id, secret)
+`, acc.key, acc.admin.Account, acc.key, acc.secret)
+				if adminListen != "" {
+					login += fmt.Sprintf(`Admin API:  http://%s (cloud API key %s)
+  bin/kafka-auth-proxy login --url http://%s --api-key %s --api-secret %s
+  bin/kafka-auth-proxy iam service-account create payments
+  bin/kafka-auth-proxy api-key create --service-account sa-... --resource %s
+`, adminListen, acc.admin.Key, adminListen, acc.admin.Key, acc.admin.Secret, devClusterID)
+				}
+				kcatLogin = fmt.Sprintf(" -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=PLAIN -X sasl.username=%s -X sasl.password=%s", acc.key, acc.secret)
 			}
 			cfg.Listener.Address = listen
 			cfg.Upstream.Bootstrap = fake.ListenAddrs()
@@ -141,5 +160,6 @@ Press Ctrl-C to stop.
 	cmd.Flags().IntVar(&brokers, "brokers", 1, "number of embedded brokers")
 	cmd.Flags().StringVar(&topic, "topic", "demo", "topic created at start")
 	cmd.Flags().BoolVar(&noAuth, "no-auth", false, "let clients in without logging in")
+	cmd.Flags().StringVar(&adminListen, "admin-listen", "127.0.0.1:8090", `address of the admin API ("" turns it off)`)
 	return cmd
 }

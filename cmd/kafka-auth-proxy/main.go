@@ -34,8 +34,9 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newCheckConfigCmd(), newDevCmd(), newVersionCmd(),
-		newAPIKeyCmd(), newAccountCmd(serviceAccounts), newAccountCmd(userAccounts))
+	root.AddCommand(newServeCmd(), newCheckConfigCmd(), newDevCmd(), newVersionCmd(), newAdminCmd(),
+		newLoginCmd(), newLogoutCmd(), newIAMCmd(), newKafkaCmd(), newAPIKeyCmd(),
+		newServiceAccountCmd("service-account"), newUserCmd("user-account"))
 	return root
 }
 

@@ -10,8 +10,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz/aclstore"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/cmd/kafka-auth-proxy/assemble"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 )
@@ -31,9 +29,7 @@ type reloader struct {
 	path string
 	load func() (*config.Config, error)
 
-	auth    *authn.Authenticator
-	acls    *aclstore.Store
-	cluster func() string
+	cp      *assemble.ControlPlane
 	log     *zap.Logger
 	current *config.Config
 }
@@ -73,15 +69,7 @@ func (r *reloader) reload() {
 		r.log.Error("configuration not reloaded: auth cannot change without a restart", zap.String("running", r.current.Auth), zap.String("file", next.Auth))
 		return
 	}
-	// The policy first: it is the part that can still fail after
-	// validation (a binding's role, say), and credentials must not change
-	// alone.
-	if err := publishPolicy(next, r.acls, r.cluster()); err != nil {
-		r.log.Error("configuration not reloaded; the running one is kept", zap.Error(err))
-		return
-	}
-	if err := r.auth.Reload(assemble.Authn(next)); err != nil {
-		_ = publishPolicy(r.current, r.acls, r.cluster())
+	if err := r.cp.SetConfig(next); err != nil {
 		r.log.Error("configuration not reloaded; the running one is kept", zap.Error(err))
 		return
 	}
@@ -104,6 +92,7 @@ func restartOnly(a, b *config.Config) bool {
 	x.Authorization.AllowIfNoACL, y.Authorization.AllowIfNoACL = false, false
 	x.Authorization.ACLs, y.Authorization.ACLs = nil, nil
 	x.Authorization.RoleBindings, y.Authorization.RoleBindings = nil, nil
+	x.Admin.AllowedProviderURLs, y.Admin.AllowedProviderURLs = nil, nil
 	x.Listener.SASLMechanisms, y.Listener.SASLMechanisms = nil, nil
 	x.ExtraListeners, y.ExtraListeners = withoutMechanisms(x.ExtraListeners), withoutMechanisms(y.ExtraListeners)
 	return !reflect.DeepEqual(x, y)

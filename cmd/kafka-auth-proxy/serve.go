@@ -16,9 +16,6 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/audit"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz/aclstore"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/cmd/kafka-auth-proxy/assemble"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/proxy"
@@ -149,37 +146,25 @@ func run(ctx context.Context, cfg *config.Config, reload *reloader, started func
 		return fmt.Errorf("audit.output: %w", err)
 	}
 	defer auditSink.Close()
-	var acls *aclstore.Store
 	cluster := func() string { return cmp.Or(cfg.Authentication.ClusterID, srv.ClusterID()) }
+	var sec *assemble.Security
 	if cfg.Auth == config.AuthSASL {
-		a, err := authn.New(authn.Options{
-			Config:     assemble.Authn(cfg),
-			ClusterID:  srv.ClusterID,
-			Log:        log.Named("authn"),
-			Registerer: reg,
-			Audit:      auditSink,
-		})
-		if err != nil {
+		if sec, err = assemble.Secure(ctx, cfg, srv, reg, auditSink, log); err != nil {
 			return err
 		}
-		srv.SetAuthenticator(a)
-		a.Start(ctx)
-		defer a.Wait() // the last API key use times are written
-		if acls, err = startAuthorization(ctx, cfg, srv, reg, auditSink, log); err != nil {
-			return err
-		}
+		defer sec.Wait() // after ctx ended: the last API key use times are written
 		if reload != nil {
-			reload.auth, reload.acls, reload.cluster, reload.log, reload.current = a, acls, cluster, log, cfg
+			reload.cp, reload.log, reload.current = sec.ControlPlane, log, cfg
 			go reload.watch(ctx)
 		}
 	}
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
-	if acls != nil && cfg.Authentication.ClusterID == "" {
-		// Role bindings scoped to a cluster id apply once the upstream's
-		// id is known.
-		if err := publishPolicy(cfg, acls, cluster()); err != nil {
+	if sec != nil && cfg.Authentication.ClusterID == "" {
+		// Role bindings of the configuration file scoped to the proxy's
+		// cluster apply once the upstream's id is known.
+		if err := sec.Started(); err != nil {
 			_ = srv.Shutdown(context.Background())
 			return err
 		}
@@ -188,6 +173,14 @@ func run(ctx context.Context, cfg *config.Config, reload *reloader, started func
 	if err != nil {
 		_ = srv.Shutdown(context.Background())
 		return err
+	}
+	var adminSrv *adminServer
+	if cfg.Admin.Address != "" && sec != nil {
+		adminSrv, err = startAdmin(cfg, sec, auditSink, reg, cluster, srv, log.Named("admin"))
+		if err != nil {
+			_ = srv.Shutdown(context.Background())
+			return err
+		}
 	}
 	if started != nil {
 		started(srv)
@@ -199,44 +192,14 @@ func run(ctx context.Context, cfg *config.Config, reload *reloader, started func
 	if httpSrv != nil {
 		_ = httpSrv.Shutdown(sctx)
 	}
+	if adminSrv != nil {
+		_ = adminSrv.Shutdown(sctx)
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("shutdown incomplete", zap.Error(err))
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// startAuthorization compiles the configuration's policy, adds the ACLs of
-// the state file, and makes srv enforce it.
-func startAuthorization(ctx context.Context, cfg *config.Config, srv *proxy.Server, reg prometheus.Registerer, sink *audit.Sink, log *zap.Logger) (*aclstore.Store, error) {
-	pol, err := assemble.Policy(cfg, cmp.Or(cfg.Authentication.ClusterID, srv.ClusterID()))
-	if err != nil {
-		return nil, err
-	}
-	az, err := authz.NewAuthorizer(pol, authz.WithRegisterer(reg))
-	if err != nil {
-		return nil, fmt.Errorf("authorization: %w", err)
-	}
-	acls := aclstore.New(cfg.APIKeys.StateFile, az, pol, log.Named("authz"))
-	if err := acls.Start(ctx, cfg.APIKeys.StatePollInterval.D()); err != nil {
-		return nil, fmt.Errorf("authorization: %w", err)
-	}
-	srv.SetAuthorization(proxy.Authorization{
-		Authorizer:      az,
-		ACLs:            acls,
-		Audit:           sink,
-		AllowSampleRate: cfg.Authorization.AuditAllowedSampleRate,
-	})
-	return acls, nil
-}
-
-// publishPolicy applies the configuration's policy for cluster.
-func publishPolicy(cfg *config.Config, acls *aclstore.Store, cluster string) error {
-	pol, err := assemble.Policy(cfg, cluster)
-	if err != nil {
-		return err
-	}
-	return acls.SetStatic(pol)
 }
 
 func newLogger(c config.Log) (*zap.Logger, error) {

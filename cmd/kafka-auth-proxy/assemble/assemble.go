@@ -114,9 +114,7 @@ func Authn(cfg *config.Config) authn.Config {
 			PerCredential: a.MaxFailuresPerKey,
 			PerSecond:     a.MaxFailuresPerSecond,
 		},
-		StateFile:         cfg.APIKeys.StateFile,
-		StatePollInterval: cfg.APIKeys.StatePollInterval.D(),
-		MaxTokenBytes:     cfg.OIDC.MaxTokenBytes,
+		MaxTokenBytes: cfg.OIDC.MaxTokenBytes,
 	}
 	for _, l := range cfg.Listeners() {
 		out.Listeners[l.Name] = l.SASLMechanisms
