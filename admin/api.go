@@ -82,7 +82,7 @@ func errorOf(err error) *apiError {
 	case errors.As(err, &ae):
 		return ae
 	case errors.As(err, &d):
-		return errorf(http.StatusForbidden, "%s", d.Error())
+		return errorf(http.StatusForbidden, "%s", d.right)
 	case errors.As(err, &mbe):
 		return errorf(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", mbe.Limit)
 	case errors.Is(err, authn.ErrThrottled):

@@ -47,7 +47,11 @@ type grant struct {
 	scope store.Scope
 }
 
-// newCaller collects the bindings of principal in snap for org.
+// newCaller collects the bindings of principal in snap for org. A
+// binding whose role does not fit the level of its CRN (which the API
+// refuses, but the store and the configuration file do not check) gives
+// no right: an EnvironmentAdmin bound to the organization would
+// otherwise grant OrganizationAdmin.
 func newCaller(snap *store.Snapshot, org, principal, account string) *caller {
 	c := &caller{principal: principal, account: account, name: principal}
 	for _, b := range snap.RoleBindings() {
@@ -55,7 +59,7 @@ func newCaller(snap *store.Snapshot, org, principal, account string) *caller {
 			continue
 		}
 		sc, err := store.ParseCRN(b.CRNPattern)
-		if err != nil || sc.Organization != org {
+		if err != nil || sc.Organization != org || roleScopeLevel(b.RoleName) != sc.Level() {
 			continue
 		}
 		c.bindings = append(c.bindings, grant{role: b.RoleName, scope: sc})
@@ -214,7 +218,7 @@ func checkBinding(role string, sc store.Scope, scope scopeView) error {
 		return fmt.Errorf("crn_pattern: cluster %s does not exist in %s; the cluster is %s", sc.CloudCluster, scope.env, scope.cluster)
 	}
 	if want := roleScopeLevel(role); sc.Level() != want {
-		return fmt.Errorf("crn_pattern: %s is bound to a %s, and %s names a %s", role, want, sc, sc.Level())
+		return fmt.Errorf("crn_pattern: %s is bound to %s, and %s names %s", role, article(want), sc, article(sc.Level()))
 	}
 	if sc.ResourceType != "" {
 		b := authz.RoleBinding{Principal: "User:x", Role: role, ResourceType: crnResourceTypes[sc.ResourceType],
@@ -249,4 +253,12 @@ func (v scopeView) clusterScope() store.Scope {
 
 func (v scopeView) envScope() store.Scope {
 	return store.Scope{Organization: v.org, Environment: v.env}
+}
+
+// article is "a cluster", "an organization".
+func article(noun string) string {
+	if strings.ContainsAny(noun[:1], "aeiou") {
+		return "an " + noun
+	}
+	return "a " + noun
 }

@@ -47,7 +47,7 @@ func Reasons() []ReasonMeaning {
 		{ReasonUnknownKey, "no API key has the username as its id"},
 		{ReasonBadSecret, "the password is not the API key's secret"},
 		{ReasonUnknownAccount, "the API key's account does not exist"},
-		{ReasonWrongCluster, "the API key is scoped to another cluster, logicalCluster names another cluster, or the cluster id is not known yet"},
+		{ReasonWrongCluster, "the API key is scoped to another cluster, logicalCluster names another cluster, or the cluster id is not known yet; or a cloud key logged in to Kafka, or a cluster key called the admin API"},
 		{ReasonThrottled, "the client address is past authentication.max_failures_per_source in the failure window; the credential was not checked"},
 		{ReasonFailureCeiling, "the proxy is past authentication.max_failures_per_second, and the token was new and its address has not logged in in the last hour; the token was not checked"},
 		{ReasonUnknownProvider, "no identity provider has the token's issuer"},

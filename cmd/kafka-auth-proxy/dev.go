@@ -68,7 +68,8 @@ func newDevCmd() *cobra.Command {
 		topic   string
 		noAuth  bool
 
-		adminListen string
+		adminListen   string
+		metricsListen string
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -123,6 +124,7 @@ clients in without logging in.`,
 				kcatLogin = fmt.Sprintf(" -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=PLAIN -X sasl.username=%s -X sasl.password=%s", acc.key, acc.secret)
 			}
 			cfg.Listener.Address = listen
+			cfg.Metrics.Address = metricsListen
 			cfg.Upstream.Bootstrap = fake.ListenAddrs()
 			cfg.Log.Format = "console"
 			if problems := cfg.Validate(); len(problems) > 0 {
@@ -161,5 +163,6 @@ Press Ctrl-C to stop.
 	cmd.Flags().StringVar(&topic, "topic", "demo", "topic created at start")
 	cmd.Flags().BoolVar(&noAuth, "no-auth", false, "let clients in without logging in")
 	cmd.Flags().StringVar(&adminListen, "admin-listen", "127.0.0.1:8090", `address of the admin API ("" turns it off)`)
+	cmd.Flags().StringVar(&metricsListen, "metrics-listen", "127.0.0.1:9404", `address of /metrics, /healthz and /readyz ("" turns it off)`)
 	return cmd
 }

@@ -481,6 +481,33 @@ func resolveScope(ctx context.Context, c *apiClient, sf scopeFlags) (store.Scope
 	return buildScope(org, sf, func(cluster string) (string, error) { return clusterEnvironment(ctx, c, cluster) })
 }
 
+// defaultScope is the scope of a binding created without scope flags: the
+// organization for an organization role, and the one environment or
+// cluster of the proxy for an environment or cluster role, as in
+// Confluent's CLI, where such roles apply to the cluster in use.
+func defaultScope(ctx context.Context, c *apiClient, roleName string, org store.Scope) (store.Scope, error) {
+	var r admin.Role
+	if _, err := c.get(ctx, rolesPath+"/"+url.PathEscape(roleName), nil, &r); err != nil {
+		return org, err
+	}
+	if r.Scope != "cluster" && r.Scope != "environment" {
+		return org, nil
+	}
+	clusters, err := listClusters(ctx, c)
+	if err != nil {
+		return org, err
+	}
+	if len(clusters) != 1 {
+		return org, fmt.Errorf("%s is bound to a %s: pass --environment or --cloud-cluster (this API serves %d clusters)", roleName, r.Scope, len(clusters))
+	}
+	sc := org
+	sc.Environment = clusters[0].Spec.Environment.ID
+	if r.Scope == "cluster" {
+		sc.CloudCluster = clusters[0].ID
+	}
+	return sc, nil
+}
+
 // listClusters is every cluster the API serves.
 func listClusters(ctx context.Context, c *apiClient) ([]admin.Cluster, error) {
 	items, err := c.listAll(ctx, clustersPath, nil)
@@ -587,6 +614,11 @@ with --resource TYPE:NAME (--prefix for every name that starts with NAME).`,
 				sc, err := resolveScope(ctx, s.client, sf)
 				if err != nil {
 					return err
+				}
+				if !sf.any() {
+					if sc, err = defaultScope(ctx, s.client, roleName, sc); err != nil {
+						return err
+					}
 				}
 				body := admin.RoleBindingCreate{Principal: normalizePrincipal(principal), RoleName: roleName, CRNPattern: sc.String()}
 				return sendObject(ctx, s, request{method: http.MethodPost, path: roleBindingsPath, body: body}, bindingFields)
@@ -702,6 +734,11 @@ func findBinding(ctx context.Context, c *apiClient, principal, role string, sf s
 	sc, err := resolveScope(ctx, c, sf)
 	if err != nil {
 		return "", err
+	}
+	if !sf.any() {
+		if sc, err = defaultScope(ctx, c, role, sc); err != nil {
+			return "", err
+		}
 	}
 	crn := sc.String()
 	items, err := c.listAll(ctx, roleBindingsPath, url.Values{"principal": {principal}, "role_name": {role}, "crn_pattern": {crn}})

@@ -4,8 +4,11 @@
 //	kafka-auth-proxy serve --config proxy.yaml
 //	kafka-auth-proxy serve --upstream broker1:9092 --listen 127.0.0.1:9092 --no-auth
 //	kafka-auth-proxy check-config proxy.yaml
-//	kafka-auth-proxy service-account create payments --config proxy.yaml
-//	kafka-auth-proxy api-key create --service-account sa-a1b2c3 --config proxy.yaml
+//	kafka-auth-proxy admin bootstrap --config proxy.yaml
+//	kafka-auth-proxy login --url https://proxy-admin:8090 --api-key KEY --api-secret SECRET
+//	kafka-auth-proxy iam service-account create payments
+//	kafka-auth-proxy api-key create --service-account sa-a1b2c3 --resource lkc-prod1
+//	kafka-auth-proxy iam rbac role-binding create --principal User:sa-a1b2c3 --role DeveloperRead --resource Topic:orders --kafka-cluster lkc-prod1
 //	kafka-auth-proxy dev
 //	kafka-auth-proxy version
 package main

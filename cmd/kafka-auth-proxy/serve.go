@@ -125,7 +125,11 @@ func (f *serveFlags) load(cmd *cobra.Command) (*config.Config, error) {
 // run serves until ctx ends, then shuts down gracefully. reload, when not
 // nil, re-reads the configuration file when it changes or on SIGHUP.
 // started, when not nil, is called once the proxy listens.
-func run(ctx context.Context, cfg *config.Config, reload *reloader, started func(*proxy.Server)) error {
+func run(parent context.Context, cfg *config.Config, reload *reloader, started func(*proxy.Server)) error {
+	// ctx also ends when run returns early, which stops the goroutines
+	// of the authenticator and the state store.
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
 	log, err := newLogger(cfg.Log)
 	if err != nil {
 		return err
@@ -152,7 +156,10 @@ func run(ctx context.Context, cfg *config.Config, reload *reloader, started func
 		if sec, err = assemble.Secure(ctx, cfg, srv, reg, auditSink, log); err != nil {
 			return err
 		}
-		defer sec.Wait() // after ctx ended: the last API key use times are written
+		defer func() {
+			cancel()
+			sec.Wait() // the last API key use times are written
+		}()
 		if reload != nil {
 			reload.cp, reload.log, reload.current = sec.ControlPlane, log, cfg
 			go reload.watch(ctx)
