@@ -34,9 +34,6 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/audit"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz/aclstore"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/cmd/kafka-auth-proxy/assemble"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/proxy"
 )
@@ -105,31 +102,21 @@ func startStackProxyFor(t *testing.T, issuer, jwksURI string) *stackProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := authn.New(authn.Options{Config: assemble.Authn(cfg), ClusterID: srv.ClusterID, Log: log.Named("authn"), Registerer: reg, Audit: sink})
+	sec, err := assemble.Secure(ctx, cfg, srv, reg, sink, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.SetAuthenticator(a)
-	a.Start(ctx)
 	t.Cleanup(func() {
-		cancel() // a's goroutines end with ctx
-		a.Wait()
+		cancel() // the store's watch and the authenticator's goroutines end with ctx
+		sec.Wait()
 	})
-	pol, err := assemble.Policy(cfg, cfg.Authentication.ClusterID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	az, err := authz.NewAuthorizer(pol, authz.WithRegisterer(reg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	acls := aclstore.New(cfg.APIKeys.StateFile, az, pol, log.Named("authz"))
-	if err := acls.Start(ctx, cfg.APIKeys.StatePollInterval.D()); err != nil {
-		t.Fatal(err)
-	}
-	srv.SetAuthorization(proxy.Authorization{Authorizer: az, ACLs: acls, Audit: sink, AllowSampleRate: cfg.Authorization.AuditAllowedSampleRate})
 	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if cfg.Authentication.ClusterID == "" {
+		if err := sec.Started(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

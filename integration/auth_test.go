@@ -30,8 +30,6 @@ import (
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/audit"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/apikey"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
-	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz/aclstore"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/cmd/kafka-auth-proxy/assemble"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/integration/oidc"
@@ -64,6 +62,7 @@ func sharedIDP(t testing.TB) *oidc.Provider {
 // log and metrics.
 type authProxy struct {
 	srv       *proxy.Server
+	sec       *assemble.Security
 	reg       *prometheus.Registry
 	stateFile string
 	auditFile string
@@ -82,6 +81,7 @@ func startAuthProxy(t testing.TB, upstream []string, edit func(*config.Config)) 
 	p := sharedIDP(t)
 	dir := t.TempDir()
 	ap := &authProxy{reg: prometheus.NewRegistry(), stateFile: filepath.Join(dir, "state.json"), auditFile: filepath.Join(dir, "audit.jsonl")}
+	var clusterIDSet bool
 	ap.srv = launchProxyWith(t, upstream, func(cfg *config.Config) {
 		cfg.Auth = config.AuthSASL
 		cfg.Authentication.FailureDelay = config.Duration(100 * time.Millisecond)
@@ -108,51 +108,54 @@ func startAuthProxy(t testing.TB, upstream []string, edit func(*config.Config)) 
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { sink.Close() })
-		a, err := authn.New(authn.Options{Config: assemble.Authn(cfg), ClusterID: srv.ClusterID, Log: zaptest.NewLogger(t).Named("authn"), Registerer: ap.reg, Audit: sink})
-		if err != nil {
-			t.Fatal(err)
-		}
 		ctx, cancel := context.WithCancel(context.Background())
-		t.Cleanup(func() { cancel(); a.Wait() })
-		a.Start(ctx)
-		srv.SetAuthenticator(a)
-		pol, err := assemble.Policy(cfg, cfg.Authentication.ClusterID)
+		sec, err := assemble.Secure(ctx, cfg, srv, ap.reg, sink, zaptest.NewLogger(t))
 		if err != nil {
+			cancel()
 			t.Fatal(err)
 		}
-		az, err := authz.NewAuthorizer(pol, authz.WithRegisterer(ap.reg))
-		if err != nil {
-			t.Fatal(err)
-		}
-		acls := aclstore.New(cfg.APIKeys.StateFile, az, pol, zaptest.NewLogger(t).Named("authz"))
-		if err := acls.Start(ctx, cfg.APIKeys.StatePollInterval.D()); err != nil {
-			t.Fatal(err)
-		}
-		srv.SetAuthorization(proxy.Authorization{Authorizer: az, ACLs: acls, Audit: sink, AllowSampleRate: cfg.Authorization.AuditAllowedSampleRate})
+		// Registered before launchProxyWith's shutdown, so run after it.
+		t.Cleanup(func() { cancel(); sec.Wait() })
+		ap.sec = sec
+		clusterIDSet = cfg.Authentication.ClusterID != ""
 	})
 	if !ap.srv.Ready() {
 		t.Fatal("proxy did not reach the upstream cluster")
+	}
+	if !clusterIDSet {
+		// As serve does once the proxy has started: the role bindings of
+		// the configuration scoped to the proxy's cluster apply once the
+		// upstream's id is known.
+		if err := ap.sec.Started(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ap.cluster = ap.srv.ClusterID()
 	return ap
 }
 
 // createAccount adds a service account to the state file, as
-// `service-account create` does.
+// `service-account create` does offline, and waits until the proxy has
+// loaded it.
 func (ap *authProxy) createAccount(t testing.TB) string {
 	t.Helper()
 	id, err := store.NewAccountID("sa")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ap.update(t, func(st *store.State) {
-		st.Accounts = append(st.Accounts, store.Account{ID: id, Created: time.Now()})
-	})
+	ap.addAccount(t, id)
 	return id
 }
 
-// createKey adds an API key for account, as `api-key create` does, and
-// waits until the proxy has loaded it.
+// addAccount adds the service account id to the state file; its display
+// name, which must be unique, is its id.
+func (ap *authProxy) addAccount(t testing.TB, id string) {
+	t.Helper()
+	ap.update(t, store.Create(&store.ServiceAccount{Metadata: store.Meta{ID: id}, DisplayName: id}))
+}
+
+// createKey adds an API key of account for the proxy's cluster, as
+// `api-key create` does offline, and waits until the proxy has loaded it.
 func (ap *authProxy) createKey(t testing.TB, account string) (id, secret string) {
 	t.Helper()
 	id, err := apikey.NewKeyID()
@@ -167,42 +170,54 @@ func (ap *authProxy) createKey(t testing.TB, account string) (id, secret string)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ap.update(t, func(st *store.State) {
-		st.Keys = append(st.Keys, store.Key{ID: id, SecretHash: hash, Account: account, Cluster: ap.cluster, Created: time.Now()})
-	})
+	ap.update(t, store.Create(&store.APIKey{Metadata: store.Meta{ID: id}, SecretHash: hash, Owner: account, Resource: ap.cluster}))
 	return id, secret
 }
 
 func (ap *authProxy) deleteKey(t testing.TB, id string) {
 	t.Helper()
-	ap.update(t, func(st *store.State) {
-		for i, k := range st.Keys {
-			if k.ID == id {
-				st.Keys = append(st.Keys[:i], st.Keys[i+1:]...)
-				return
-			}
-		}
-		t.Fatalf("key %s not in the state file", id)
-	})
+	ap.update(t, store.Delete(store.KindAPIKey, id, 0))
 }
 
-// update changes the state file, as the CLI does, and waits until the
-// proxy has loaded the change.
-func (ap *authProxy) update(t testing.TB, f func(*store.State)) {
+// update applies cmds to the state file from another store, as the CLI
+// does offline (another process writing the file), and waits until the
+// proxy has applied the change: its store holds every object the commands
+// touched as the writer left it, the authenticator has reloaded, and the
+// store's subscribers (the authenticator and the authorizer) are done
+// with the snapshot.
+func (ap *authProxy) update(t testing.TB, cmds ...store.Command) {
 	t.Helper()
 	before := counter(t, ap.reg, "kafka_auth_proxy_credentials_reloads_total", "outcome", "ok")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := store.Update(ctx, ap.stateFile, func(st *store.State) error { f(st); return nil }); err != nil {
+	f, err := store.OpenFile(ap.stateFile)
+	if err != nil {
 		t.Fatal(err)
 	}
+	written, err := f.Apply(ctx, cmds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := func(snap *store.Snapshot) bool {
+		for _, c := range cmds {
+			want, wok := written.Get(c.Kind, c.ID)
+			got, gok := snap.Get(c.Kind, c.ID)
+			if wok != gok || wok && (got.Meta().Version != want.Meta().Version || !got.Meta().UpdatedAt.Equal(want.Meta().UpdatedAt)) {
+				return false
+			}
+		}
+		return true
+	}
 	deadline := time.Now().Add(5 * time.Second)
-	for counter(t, ap.reg, "kafka_auth_proxy_credentials_reloads_total", "outcome", "ok") == before {
+	for !applied(ap.sec.Store.Snapshot()) || counter(t, ap.reg, "kafka_auth_proxy_credentials_reloads_total", "outcome", "ok") == before {
 		if time.Now().After(deadline) {
-			t.Fatal("the proxy did not reload the state file within 5s")
+			t.Fatal("the proxy did not apply the state file's change within 5s")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The store installs a snapshot, then hands it to its subscribers
+	// under its write lock; subscribing waits for that lock.
+	ap.sec.Store.Subscribe(func(*store.Snapshot) {})()
 }
 
 // forwarded is what the proxy has sent upstream for clients.

@@ -64,9 +64,7 @@ func newAccountID(t testing.TB) string {
 // an API key, and waits until the proxy has loaded both.
 func (ap *authProxy) addPrincipal(t testing.TB, id string) principal {
 	t.Helper()
-	ap.update(t, func(st *store.State) {
-		st.Accounts = append(st.Accounts, store.Account{ID: id, Created: time.Now()})
-	})
+	ap.addAccount(t, id)
 	key, secret := ap.createKey(t, id)
 	return principal{account: id, key: key, secret: secret}
 }

@@ -138,15 +138,6 @@ func Bindings(snap *store.Snapshot, org config.Organization) (out []authz.RoleBi
 				x.Pattern = authz.PatternPrefixed
 			}
 		}
-		if !authz.RoleIsClusterWide(x.Role) && sc.ResourceType == "" {
-			// An administrator role bound above a cluster, or a resource
-			// role without a resource: only cluster-wide roles apply
-			// to every resource.
-			if x.Role != authz.RoleOrganizationAdmin && x.Role != authz.RoleEnvironmentAdmin {
-				bad = append(bad, fmt.Errorf("role binding %s: %s needs a resource in %s", b.Metadata.ID, x.Role, b.CRNPattern))
-				continue
-			}
-		}
 		if err := x.Validate(); err != nil {
 			bad = append(bad, fmt.Errorf("role binding %s: %w", b.Metadata.ID, err))
 			continue
