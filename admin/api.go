@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/audit"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
@@ -295,6 +294,3 @@ func (q *request) checkQuery() error {
 
 // escape is url.PathEscape, for ids in paths.
 func escape(s string) string { return url.PathEscape(s) }
-
-// now is the server's clock.
-func (q *request) now() time.Time { return q.s.o.Now() }

@@ -39,14 +39,14 @@ func (a *Authenticator) AuthenticateHTTP(ctx context.Context, source, authorizat
 	var msg []byte
 	switch {
 	case len(authorization) > maxAuthorizationBytes:
-		s.fail(ctx, d, &attempt{reason: ReasonMalformed, cause: errors.New("Authorization header too long")})
+		s.fail(ctx, d, &attempt{reason: ReasonMalformed, cause: errors.New("the Authorization header is too long")})
 		return nil, ErrAuthentication
 	case strings.EqualFold(scheme, "Basic"):
 		raw, err := base64.StdEncoding.DecodeString(cred)
 		user, pass, ok := strings.Cut(string(raw), ":")
 		if err != nil || !ok {
 			s.mech = &plain
-			s.fail(ctx, d, &attempt{mech: MechanismPlain, reason: ReasonMalformed, cause: errors.New("Basic credentials are not base64 of key:secret")})
+			s.fail(ctx, d, &attempt{mech: MechanismPlain, reason: ReasonMalformed, cause: errors.New("the Basic credentials are not base64 of key:secret")})
 			return nil, ErrAuthentication
 		}
 		s.mech = &plain
@@ -55,7 +55,7 @@ func (a *Authenticator) AuthenticateHTTP(ctx context.Context, source, authorizat
 		s.mech = &oauthBearer
 		msg = []byte("n,,\x01auth=Bearer " + cred + "\x01\x01")
 	default:
-		s.fail(ctx, d, &attempt{reason: ReasonMalformed, cause: errors.New("Authorization scheme is neither Basic nor Bearer")})
+		s.fail(ctx, d, &attempt{reason: ReasonMalformed, cause: errors.New("the Authorization scheme is neither Basic nor Bearer")})
 		return nil, ErrAuthentication
 	}
 	s.state = handshaken
