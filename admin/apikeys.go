@@ -44,7 +44,7 @@ func (s *Server) listAPIKeys(q *request) (any, error) {
 			return nil, err
 		}
 	} else if owner != "" && !q.caller.ownKey(owner) && !q.caller.orgAdmin() && !q.caller.adminOf(q.scope.clusterScope()) {
-		return nil, deny("the API keys of %s are visible to their owner and to administrators only", owner)
+		return nil, deny("listing the API keys of %s needs OrganizationAdmin, or EnvironmentAdmin or CloudClusterAdmin on cluster %s", owner, q.scope.cluster)
 	}
 	used, err := q.s.o.Store.KeyLastUsed(q.r.Context())
 	if err != nil {

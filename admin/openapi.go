@@ -45,7 +45,9 @@ func (s *Server) OpenAPI() (*openapi3.T, error) {
 		return nil, err
 	}
 	doc.Components.Schemas["Error"] = errSchema
-	errRef := &openapi3.SchemaRef{Ref: "#/components/schemas/Error"}
+	// The reference carries its value, so that the document validates
+	// as built, not only once encoded and loaded again.
+	errRef := &openapi3.SchemaRef{Ref: "#/components/schemas/Error", Value: errSchema.Value}
 	for _, rt := range s.table {
 		op := &openapi3.Operation{OperationID: rt.id, Summary: rt.summary, Tags: []string{rt.tag}, Responses: openapi3.NewResponses()}
 		op.Responses.Delete("default")

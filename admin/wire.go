@@ -123,13 +123,14 @@ type APIKeyCreate struct {
 	} `json:"spec"`
 }
 
-// APIKeyUpdate is the body of PATCH /iam/v2/api-keys/{id}.
+// APIKeyUpdate is the body of PATCH /iam/v2/api-keys/{id}. Spec may be
+// left out (omitempty marks it optional in the OpenAPI document).
 type APIKeyUpdate struct {
 	Metadata *UpdateMeta `json:"metadata,omitempty"`
 	Spec     struct {
 		DisplayName *string `json:"display_name,omitempty"`
 		Description *string `json:"description,omitempty"`
-	} `json:"spec"`
+	} `json:"spec,omitempty"`
 }
 
 // RoleBinding grants a role on a scope.
@@ -258,7 +259,8 @@ type ACLMeta struct {
 // ACLCreate is the body of POST /kafka/v3/clusters/{cluster_id}/acls.
 type ACLCreate struct {
 	ResourceType string `json:"resource_type"`
-	ResourceName string `json:"resource_name"`
+	// ResourceName may be left out for the CLUSTER resource.
+	ResourceName string `json:"resource_name,omitempty"`
 	// PatternType is LITERAL (default) or PREFIXED.
 	PatternType string `json:"pattern_type,omitempty"`
 	Principal   string `json:"principal"`

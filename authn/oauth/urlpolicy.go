@@ -41,11 +41,18 @@ func NewURLPolicy(prefixes []string) (*URLPolicy, error) {
 // ErrURLNotAllowed is returned for a URL no prefix allows.
 var ErrURLNotAllowed = errors.New("URL not allowed")
 
-// Check reports whether raw is allowed.
+// Check reports whether raw is allowed. Its errors never repeat a
+// password the URL holds.
 func (p *URLPolicy) Check(raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" {
-		return fmt.Errorf("%w: %q is not an absolute URL without credentials", ErrURLNotAllowed, clip(raw))
+	if err != nil {
+		return fmt.Errorf("%w: not a URL", ErrURLNotAllowed)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%w: %q holds credentials; providers are fetched without them", ErrURLNotAllowed, clip(u.Redacted()))
+	}
+	if u.Host == "" || u.Fragment != "" {
+		return fmt.Errorf("%w: %q is not an absolute URL without a fragment", ErrURLNotAllowed, clip(raw))
 	}
 	if u.Scheme != "https" && u.Scheme != "http" {
 		return fmt.Errorf("%w: %q: only https (or an explicitly allowed http) URL may be used", ErrURLNotAllowed, clip(raw))

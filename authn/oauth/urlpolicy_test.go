@@ -46,6 +46,9 @@ func TestURLPolicy(t *testing.T) {
 			t.Errorf("Check(%q) = %v; want ErrURLNotAllowed", tc.url, err)
 		}
 	}
+	if err := p.Check("https://user:hunter2@login.example.com/realms/x"); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("a URL with a password: %v; want a refusal that does not repeat the password", err)
+	}
 	if _, err := NewURLPolicy([]string{"ftp://x"}); err == nil {
 		t.Error("an ftp prefix was accepted")
 	}
