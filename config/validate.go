@@ -233,7 +233,7 @@ func (k *checker) auth(c *Config) {
 		return
 	}
 	keys := len(c.APIKeys.Keys) > 0 || c.APIKeys.StateFile != ""
-	pools := len(c.OIDC.IdentityPools) > 0
+	pools := len(c.OIDC.IdentityPools) > 0 || c.Admin.Address != ""
 	if !keys && !pools {
 		k.add("auth", "%q needs credentials: declare api_keys (keys or a state_file) or oidc.identity_pools, or set auth: %s for development", AuthSASL, AuthNone)
 		return
