@@ -181,17 +181,7 @@ func (c *caller) maySeeAccount(id string) bool {
 }
 
 // roleScopeLevel is the level of CRN each role is bound at.
-func roleScopeLevel(role string) string {
-	switch {
-	case role == authz.RoleOrganizationAdmin:
-		return "organization"
-	case role == authz.RoleEnvironmentAdmin:
-		return "environment"
-	case authz.RoleIsClusterWide(role):
-		return "cluster"
-	}
-	return "resource"
-}
+func roleScopeLevel(role string) string { return authz.RoleLevel(role) }
 
 // crnResourceTypes maps CRN resource segments to ACL resource types.
 var crnResourceTypes = map[string]authz.ResourceType{

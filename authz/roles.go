@@ -112,6 +112,22 @@ func RoleIsClusterWide(role string) bool {
 	return ok && r.clusterWide
 }
 
+// RoleLevel is the level of scope a binding of role names, in the words
+// of store.Scope.Level: "organization" for OrganizationAdmin,
+// "environment" for EnvironmentAdmin, "cluster" for the other roles bound
+// to a cluster, "resource" for the roles bound to resources.
+func RoleLevel(role string) string {
+	switch {
+	case role == RoleOrganizationAdmin:
+		return "organization"
+	case role == RoleEnvironmentAdmin:
+		return "environment"
+	case RoleIsClusterWide(role):
+		return "cluster"
+	}
+	return "resource"
+}
+
 // RoleGrants returns what role allows, per resource type, for rendering
 // documentation and CLI output. For a cluster-wide role the Cluster line
 // applies to the cluster and the other lines to every resource of their

@@ -130,6 +130,12 @@ func Bindings(snap *store.Snapshot, org config.Organization) (out []authz.RoleBi
 		if sc.Organization != org.ID || (sc.Environment != "" && sc.Environment != org.Environment) {
 			continue
 		}
+		if want := authz.RoleLevel(b.RoleName); sc.Level() != want {
+			// The API refuses such bindings; one written to the state
+			// by hand grants nothing rather than more than its level.
+			bad = append(bad, fmt.Errorf("role binding %s: %s is bound to a %s, and %s names a %s", b.Metadata.ID, b.RoleName, want, b.CRNPattern, sc.Level()))
+			continue
+		}
 		x := authz.RoleBinding{Principal: b.Principal, Role: b.RoleName, Cluster: sc.CloudCluster}
 		if sc.ResourceType != "" {
 			x.ResourceType = crnResourceTypes[sc.ResourceType]

@@ -3,6 +3,7 @@ package assemble
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,9 +89,12 @@ func TestStoreBindingsApplyWhereTheirScopeReaches(t *testing.T) {
 		"rb-other-org": "crn://kafka-auth-proxy/organization=org-2",
 		"rb-cluster":   "crn://kafka-auth-proxy/organization=org-1/environment=env-a/cloud-cluster=lkc-1",
 		"rb-topic":     "crn://kafka-auth-proxy/organization=org-1/environment=env-a/cloud-cluster=lkc-1/kafka=lkc-1/topic=orders-*",
+		// Written to the state by hand: an environment role on the
+		// whole organization grants nothing.
+		"rb-wrong-level": "crn://kafka-auth-proxy/organization=org-1",
 	}
 	roles := map[string]string{"rb-org": "OrganizationAdmin", "rb-env": "EnvironmentAdmin", "rb-other-env": "EnvironmentAdmin",
-		"rb-other-org": "OrganizationAdmin", "rb-cluster": "Operator", "rb-topic": "DeveloperRead"}
+		"rb-other-org": "OrganizationAdmin", "rb-cluster": "Operator", "rb-topic": "DeveloperRead", "rb-wrong-level": "EnvironmentAdmin"}
 	for id, crn := range crns {
 		cmds = append(cmds, store.Create(&store.RoleBinding{Metadata: store.Meta{ID: id}, Principal: "User:sa-a", RoleName: roles[id], CRNPattern: crn}))
 	}
@@ -99,8 +103,8 @@ func TestStoreBindingsApplyWhereTheirScopeReaches(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, bad := Bindings(snap, testOrg)
-	if len(bad) != 0 {
-		t.Fatal(bad)
+	if len(bad) != 1 || !strings.Contains(bad[0].Error(), "rb-wrong-level") {
+		t.Fatalf("skipped bindings %v, want rb-wrong-level only", bad)
 	}
 	want := []authz.RoleBinding{
 		{Principal: "User:sa-a", Role: "Operator", Cluster: "lkc-1"},
