@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"go.uber.org/zap"
 
@@ -48,9 +50,11 @@ import (
 // the first produce that succeeds, retrying every benchRetryPause. Only
 // that interval is timed: ns/op is its mean, p50-ms and p99-ms its
 // percentiles, attempts/op the produces it took (1: the first produce
-// after the answer succeeded). The benchmark fails if the client opened
-// or lost a connection after the warm-up, so every effect is on the same
-// connections.
+// after the answer succeeded), stale/op the refused ones the client
+// failed from metadata it had asked for before the answer (its lag, not
+// the proxy's). The benchmark fails if a request sent after the answer
+// is refused, or if the client opened or lost a connection after the
+// warm-up: every effect is on the same connections.
 //
 // Sub-benchmarks:
 //
@@ -95,8 +99,19 @@ func benchTopicCRN(cluster, topic string) string {
 		"/cloud-cluster=" + cluster + "/kafka=" + cluster + "/topic=" + topic
 }
 
-// benchConnHooks counts the client's connections.
-type benchConnHooks struct{ connects, disconnects atomic.Int64 }
+// benchConnHooks counts the client's connections, and tells which
+// Metadata request the latest Metadata answer the client read was for.
+type benchConnHooks struct {
+	connects, disconnects atomic.Int64
+
+	mu sync.Mutex
+	// pending holds, by broker, when the Metadata requests not answered
+	// yet were sent.
+	pending map[int32][]time.Time
+	// answered is when the request of the latest Metadata answer was
+	// sent.
+	answered time.Time
+}
 
 func (h *benchConnHooks) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, _ net.Conn, err error) {
 	if err == nil {
@@ -105,6 +120,47 @@ func (h *benchConnHooks) OnBrokerConnect(_ kgo.BrokerMetadata, _ time.Duration, 
 }
 
 func (h *benchConnHooks) OnBrokerDisconnect(kgo.BrokerMetadata, net.Conn) { h.disconnects.Add(1) }
+
+func (h *benchConnHooks) OnBrokerWrite(meta kgo.BrokerMetadata, key int16, _ int, _, timeToWrite time.Duration, err error) {
+	if key != kmsg.Metadata.Int16() || err != nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pending[meta.NodeID] = append(h.pending[meta.NodeID], time.Now().Add(-timeToWrite))
+}
+
+func (h *benchConnHooks) OnBrokerRead(meta kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if key != kmsg.Metadata.Int16() {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	q := h.pending[meta.NodeID]
+	if len(q) == 0 {
+		return
+	}
+	sent := q[0]
+	h.pending[meta.NodeID] = q[1:]
+	if err == nil && sent.After(h.answered) {
+		h.answered = sent
+	}
+}
+
+// metadataSince reports whether the client has read the answer to a
+// Metadata request it sent after t.
+func (h *benchConnHooks) metadataSince(t time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.answered.After(t)
+}
+
+var (
+	_ kgo.HookBrokerConnect    = (*benchConnHooks)(nil)
+	_ kgo.HookBrokerDisconnect = (*benchConnHooks)(nil)
+	_ kgo.HookBrokerWrite      = (*benchConnHooks)(nil)
+	_ kgo.HookBrokerRead       = (*benchConnHooks)(nil)
+)
 
 // benchKey returns a new API key's id, secret and secret hash.
 func benchKey(b *testing.B) (id, secret, hash string) {
@@ -269,7 +325,7 @@ func benchEffect(b *testing.B, file, read bool) {
 		}
 	}
 
-	hooks := &benchConnHooks{}
+	hooks := &benchConnHooks{pending: map[int32][]time.Time{}}
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(srv.BootstrapAddr()),
 		kgo.SASL(plain.Auth{User: appKey, Pass: appSecret}.AsMechanism()),
@@ -295,7 +351,7 @@ func benchEffect(b *testing.B, file, read bool) {
 	connects, disconnects := hooks.connects.Load(), hooks.disconnects.Load()
 
 	lat := make([]time.Duration, 0, b.N)
-	attempts := 0
+	attempts, stale := 0, 0
 	b.ResetTimer()
 	b.StopTimer()
 	for _, topic := range topics {
@@ -314,6 +370,14 @@ func benchEffect(b *testing.B, file, read bool) {
 			if !errors.Is(err, kerr.TopicAuthorizationFailed) {
 				b.Fatalf("produce to %s after the binding: %v", topic, err)
 			}
+			// A refusal is the client's own lag when it comes from
+			// metadata asked before the binding existed; a Produce
+			// request, or metadata asked after the answer, refused
+			// means the binding did not apply when Apply returned.
+			if read || hooks.metadataSince(start) {
+				b.Fatalf("produce to %s refused by a request sent after the binding was created: %v", topic, err)
+			}
+			stale++
 			if time.Since(start) > 10*time.Second {
 				b.Fatalf("produce to %s still refused 10s after the binding: %v", topic, err)
 			}
@@ -333,4 +397,5 @@ func benchEffect(b *testing.B, file, read bool) {
 	b.ReportMetric(ms(0.50), "p50-ms")
 	b.ReportMetric(ms(0.99), "p99-ms")
 	b.ReportMetric(float64(attempts)/float64(b.N), "attempts/op")
+	b.ReportMetric(float64(stale)/float64(b.N), "stale/op")
 }
