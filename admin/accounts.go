@@ -26,14 +26,14 @@ func (q *request) user(o *store.User) User {
 
 func (s *Server) listServiceAccounts(q *request) (any, error) {
 	var ids []string
-	var out []ServiceAccount
+	var objs []*store.ServiceAccount
 	for _, o := range q.snap.ServiceAccounts() {
 		if q.caller.maySeeAccount(o.Metadata.ID) {
 			ids = append(ids, o.Metadata.ID)
-			out = append(out, q.serviceAccount(o))
+			objs = append(objs, o)
 		}
 	}
-	return pageOf(q, "ServiceAccountList", ids, out)
+	return pageFunc(q, "ServiceAccountList", ids, func(i int) ServiceAccount { return q.serviceAccount(objs[i]) })
 }
 
 // visibleAccount returns the service account of the path, or 404 when it
@@ -157,14 +157,14 @@ func (q *request) deleteAccount(k store.Kind, id, noun string) error {
 
 func (s *Server) listUsers(q *request) (any, error) {
 	var ids []string
-	var out []User
+	var objs []*store.User
 	for _, o := range q.snap.Users() {
 		if q.caller.maySeeAccount(o.Metadata.ID) {
 			ids = append(ids, o.Metadata.ID)
-			out = append(out, q.user(o))
+			objs = append(objs, o)
 		}
 	}
-	return pageOf(q, "UserList", ids, out)
+	return pageFunc(q, "UserList", ids, func(i int) User { return q.user(objs[i]) })
 }
 
 func (q *request) visibleUser() (*store.User, error) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -233,6 +234,12 @@ const (
 // pageOf returns one page of items (already filtered and sorted by id)
 // as a list of kind.
 func pageOf[T any](q *request, kind string, ids []string, items []T) (*List[T], error) {
+	return pageFunc(q, kind, ids, func(i int) T { return items[i] })
+}
+
+// pageFunc returns one page of the objects whose ids (filtered, sorted)
+// are given, converting only the page's with item(i).
+func pageFunc[T any](q *request, kind string, ids []string, item func(i int) T) (*List[T], error) {
 	var p problems
 	size := defaultPageSize
 	if v := q.r.URL.Query().Get("page_size"); v != "" {
@@ -255,12 +262,16 @@ func pageOf[T any](q *request, kind string, ids []string, items []T) (*List[T], 
 	}
 	start := 0
 	if after != "" {
-		for start < len(ids) && ids[start] <= after {
+		start = sort.SearchStrings(ids, after)
+		if start < len(ids) && ids[start] == after {
 			start++
 		}
 	}
 	end := min(start+size, len(ids))
-	list := &List[T]{APIVersion: APIVersion, Kind: kind, Data: append([]T{}, items[start:end]...)}
+	list := &List[T]{APIVersion: APIVersion, Kind: kind, Data: make([]T, 0, end-start)}
+	for i := start; i < end; i++ {
+		list.Data = append(list.Data, item(i))
+	}
 	first := *q.r.URL
 	fq := first.Query()
 	fq.Del("page_token")

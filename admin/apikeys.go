@@ -52,7 +52,7 @@ func (s *Server) listAPIKeys(q *request) (any, error) {
 		used = nil
 	}
 	var ids []string
-	var out []APIKey
+	var objs []*store.APIKey
 	for _, k := range q.snap.APIKeys() {
 		if (owner != "" && k.Owner != owner) || (resource != "" && k.Resource != resource) {
 			continue
@@ -61,9 +61,9 @@ func (s *Server) listAPIKeys(q *request) (any, error) {
 			continue
 		}
 		ids = append(ids, k.Metadata.ID)
-		out = append(out, q.apiKey(k, used))
+		objs = append(objs, k)
 	}
-	return pageOf(q, "ApiKeyList", ids, out)
+	return pageFunc(q, "ApiKeyList", ids, func(i int) APIKey { return q.apiKey(objs[i], used) })
 }
 
 // visibleKey returns the key of the path, or 404 when it does not exist

@@ -19,7 +19,10 @@ func (q *request) roleBinding(o *store.RoleBinding) RoleBinding {
 
 // mayGrantBinding applies mayGrant to an existing binding.
 func (q *request) mayGrantBinding(b *store.RoleBinding) error {
-	sc, err := store.ParseCRN(b.CRNPattern)
+	if q.caller.orgAdmin() {
+		return nil
+	}
+	sc, err := q.snap.BindingScope(b)
 	if err != nil {
 		if q.caller.orgAdmin() {
 			return nil
@@ -47,14 +50,18 @@ func (s *Server) listRoleBindings(q *request) (any, error) {
 		}
 		within = &sc
 	}
+	candidates := q.snap.RoleBindings()
+	if principal != "" {
+		candidates = q.snap.RoleBindingsOf(principal)
+	}
 	var ids []string
-	var out []RoleBinding
-	for _, b := range q.snap.RoleBindings() {
-		if (principal != "" && b.Principal != principal) || (role != "" && b.RoleName != role) {
+	var objs []*store.RoleBinding
+	for _, b := range candidates {
+		if role != "" && b.RoleName != role {
 			continue
 		}
 		if within != nil {
-			sc, err := store.ParseCRN(b.CRNPattern)
+			sc, err := q.snap.BindingScope(b)
 			if err != nil || !within.Contains(sc) {
 				continue
 			}
@@ -63,9 +70,9 @@ func (s *Server) listRoleBindings(q *request) (any, error) {
 			continue
 		}
 		ids = append(ids, b.Metadata.ID)
-		out = append(out, q.roleBinding(b))
+		objs = append(objs, b)
 	}
-	return pageOf(q, "RoleBindingList", ids, out)
+	return pageFunc(q, "RoleBindingList", ids, func(i int) RoleBinding { return q.roleBinding(objs[i]) })
 }
 
 func (q *request) visibleBinding() (*store.RoleBinding, error) {

@@ -54,11 +54,8 @@ type grant struct {
 // otherwise grant OrganizationAdmin.
 func newCaller(snap *store.Snapshot, org, principal, account string) *caller {
 	c := &caller{principal: principal, account: account, name: principal}
-	for _, b := range snap.RoleBindings() {
-		if b.Principal != principal {
-			continue
-		}
-		sc, err := store.ParseCRN(b.CRNPattern)
+	for _, b := range snap.RoleBindingsOf(principal) {
+		sc, err := snap.BindingScope(b)
 		if err != nil || sc.Organization != org || roleScopeLevel(b.RoleName) != sc.Level() {
 			continue
 		}

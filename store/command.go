@@ -379,10 +379,12 @@ func (e *edit) check(o Object, old Object) error {
 		if !s.PrincipalExists(o.Principal) {
 			return refuse(ErrNotFound, k, id, "principal %s does not exist", o.Principal)
 		}
-		return unique("binding", o.Principal+" "+o.RoleName+" "+o.CRNPattern, func(x Object) bool {
-			b := x.(*RoleBinding)
-			return b.Principal == o.Principal && b.RoleName == o.RoleName && b.CRNPattern == o.CRNPattern
-		})
+		for _, b := range e.bindingsOf(o.Principal) {
+			if b.Metadata.ID != id && b.RoleName == o.RoleName && b.CRNPattern == o.CRNPattern {
+				return refuse(ErrExists, k, id, "binding %q is taken by %s", o.Principal+" "+o.RoleName+" "+o.CRNPattern, b.Metadata.ID)
+			}
+		}
+		return nil
 	case *ACL:
 		if id != ACLID(o) {
 			return refuse(ErrInvalid, k, id, "an ACL's id must be its tuple %q", ACLID(o))

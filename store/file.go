@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -38,6 +39,8 @@ type File struct {
 	path string
 	c    *core
 	last fingerprint // of the file content c.cur was read from or written as
+	// enc caches the encoding of the objects last written, under c.mu.
+	enc map[Object][]byte
 }
 
 // fileLockTimeout bounds the wait for the state file's lock.
@@ -102,14 +105,14 @@ func (f *File) Apply(ctx context.Context, cmds ...Command) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	data, err := encodeState(dynamic(next))
+	data, enc, err := encodeState(dynamic(next), f.enc)
 	if err != nil {
 		return nil, fmt.Errorf("state file %s: %w", f.path, err)
 	}
 	if err := writeFile(f.path, data); err != nil {
 		return nil, fmt.Errorf("state file %s: %w: %w", f.path, ErrUnavailable, err)
 	}
-	f.last = fingerprintOf(f.path)
+	f.last, f.enc = fingerprintOf(f.path), enc
 	f.c.publishLocked(next)
 	return next, nil
 }
@@ -241,34 +244,54 @@ func parseState(data []byte) (map[Kind][]Object, error) {
 	return out, nil
 }
 
-func encodeState(objs map[Kind][]Object) ([]byte, error) {
-	st := fileState{Version: Version}
-	for _, o := range objs[KindServiceAccount] {
-		st.ServiceAccounts = append(st.ServiceAccounts, o.(*ServiceAccount))
+// fileKeys are the keys of the state file's lists, by kind, in the order
+// they are written.
+var fileKeys = []struct {
+	kind Kind
+	key  string
+}{
+	{KindServiceAccount, "service_accounts"},
+	{KindUser, "users"},
+	{KindIdentityProvider, "identity_providers"},
+	{KindIdentityPool, "identity_pools"},
+	{KindAPIKey, "api_keys"},
+	{KindRoleBinding, "role_bindings"},
+	{KindACL, "acls"},
+}
+
+// encodeState writes the state file: one object per line, so that the
+// file reads and diffs well. cache holds the encoding of objects written
+// before (objects are immutable, so an object's encoding never changes);
+// the returned cache holds those of this state, so that a write encodes
+// only the objects that changed.
+func encodeState(objs map[Kind][]Object, cache map[Object][]byte) ([]byte, map[Object][]byte, error) {
+	next := make(map[Object][]byte, len(cache)+1)
+	var b bytes.Buffer
+	b.WriteString("{\n  \"version\": " + strconv.Itoa(Version))
+	for _, fk := range fileKeys {
+		b.WriteString(",\n  \"" + fk.key + "\": [")
+		for i, o := range objs[fk.kind] {
+			enc, ok := cache[o]
+			if !ok {
+				var err error
+				if enc, err = json.Marshal(o); err != nil {
+					return nil, nil, err
+				}
+			}
+			next[o] = enc
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("\n    ")
+			b.Write(enc)
+		}
+		if len(objs[fk.kind]) > 0 {
+			b.WriteString("\n  ")
+		}
+		b.WriteByte(']')
 	}
-	for _, o := range objs[KindUser] {
-		st.Users = append(st.Users, o.(*User))
-	}
-	for _, o := range objs[KindIdentityProvider] {
-		st.IdentityProviders = append(st.IdentityProviders, o.(*IdentityProvider))
-	}
-	for _, o := range objs[KindIdentityPool] {
-		st.IdentityPools = append(st.IdentityPools, o.(*IdentityPool))
-	}
-	for _, o := range objs[KindAPIKey] {
-		st.APIKeys = append(st.APIKeys, o.(*APIKey))
-	}
-	for _, o := range objs[KindRoleBinding] {
-		st.RoleBindings = append(st.RoleBindings, o.(*RoleBinding))
-	}
-	for _, o := range objs[KindACL] {
-		st.ACLs = append(st.ACLs, o.(*ACL))
-	}
-	data, err := json.MarshalIndent(&st, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(data, '\n'), nil
+	b.WriteString("\n}\n")
+	return b.Bytes(), next, nil
 }
 
 // v1State is the format of version 1 state files.

@@ -27,11 +27,37 @@ type table struct {
 	byID map[string]Object
 	once sync.Once
 	ids  []string // sorted, built on first use
+
+	// The role binding indexes: by principal, built on first use, and
+	// the parsed CRN patterns, filled as they are asked for.
+	bindingsOnce sync.Once
+	byPrincipal  map[string][]*RoleBinding
+	scopes       sync.Map // *RoleBinding -> parsedScope
+}
+
+// parsedScope is a binding's CRN pattern, parsed.
+type parsedScope struct {
+	scope Scope
+	err   error
 }
 
 func (t *table) sorted() []string {
 	t.once.Do(func() { t.ids = slices.Sorted(maps.Keys(t.byID)) })
 	return t.ids
+}
+
+// bindingIndex builds the principal index of a table of role bindings.
+func (t *table) bindingIndex() {
+	t.bindingsOnce.Do(func() {
+		t.byPrincipal = map[string][]*RoleBinding{}
+		for _, o := range t.byID {
+			b := o.(*RoleBinding)
+			t.byPrincipal[b.Principal] = append(t.byPrincipal[b.Principal], b)
+		}
+		for _, bs := range t.byPrincipal {
+			slices.SortFunc(bs, func(a, b *RoleBinding) int { return strings.Compare(a.Metadata.ID, b.Metadata.ID) })
+		}
+	})
 }
 
 // emptySnapshot has no objects.
@@ -126,6 +152,28 @@ func (s *Snapshot) RoleBinding(id string) (*RoleBinding, bool) {
 	return getOf[*RoleBinding](s, KindRoleBinding, id)
 }
 
+// RoleBindingsOf returns the role bindings of principal, in order of id.
+// The slice is shared: do not modify it.
+func (s *Snapshot) RoleBindingsOf(principal string) []*RoleBinding {
+	t := s.tables[KindRoleBinding]
+	t.bindingIndex()
+	return t.byPrincipal[principal]
+}
+
+// BindingScope is b's CRN pattern, parsed once per snapshot for the
+// bindings it holds.
+func (s *Snapshot) BindingScope(b *RoleBinding) (Scope, error) {
+	t := s.tables[KindRoleBinding]
+	if p, ok := t.scopes.Load(b); ok {
+		return p.(parsedScope).scope, p.(parsedScope).err
+	}
+	sc, err := ParseCRN(b.CRNPattern)
+	if t.byID[b.Metadata.ID] == Object(b) {
+		t.scopes.Store(b, parsedScope{sc, err})
+	}
+	return sc, err
+}
+
 // Account returns the service account or user with id, as its kind and
 // display name; ok is false when neither exists.
 func (s *Snapshot) Account(id string) (kind Kind, ok bool) {
@@ -206,6 +254,8 @@ type edit struct {
 	base   *Snapshot
 	next   *Snapshot
 	copied map[Kind]bool
+	// puts are the objects put by the edit, by kind, in order.
+	puts map[Kind][]Object
 }
 
 func (s *Snapshot) edit() *edit {
@@ -215,6 +265,29 @@ func (s *Snapshot) edit() *edit {
 
 func (e *edit) put(o Object) {
 	e.writable(o.Kind())[o.Meta().ID] = o
+	if e.puts == nil {
+		e.puts = map[Kind][]Object{}
+	}
+	e.puts[o.Kind()] = append(e.puts[o.Kind()], o)
+}
+
+// bindingsOf returns the role bindings of principal in the next snapshot:
+// those of the base that are still there, and those the edit put. It
+// costs the principal's bindings, not all of them.
+func (e *edit) bindingsOf(principal string) []*RoleBinding {
+	cur := e.next.tables[KindRoleBinding].byID
+	var out []*RoleBinding
+	for _, b := range e.base.RoleBindingsOf(principal) {
+		if cur[b.Metadata.ID] == Object(b) {
+			out = append(out, b)
+		}
+	}
+	for _, o := range e.puts[KindRoleBinding] {
+		if b := o.(*RoleBinding); b.Principal == principal && cur[b.Metadata.ID] == o {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 func (e *edit) remove(k Kind, id string) {
