@@ -119,14 +119,11 @@ func (s *Server) updateServiceAccount(q *request) (any, error) {
 	if err := p.err(); err != nil {
 		return nil, err
 	}
-	q.event.Changed = changed
-	snap, err := q.apply(store.Update(&next, v))
+	n, err := q.replace(&next, v, changed)
 	if err != nil {
 		return nil, err
 	}
-	n, _ := snap.ServiceAccount(o.Metadata.ID)
-	q.etag(&n.Metadata)
-	return q.serviceAccount(n), nil
+	return q.serviceAccount(n.(*store.ServiceAccount)), nil
 }
 
 func (s *Server) deleteServiceAccount(q *request) (any, error) {
@@ -147,12 +144,7 @@ func (q *request) deleteAccount(k store.Kind, id, noun string) error {
 	if q.caller.principal == store.Principal(id) && q.caller.orgAdmin() {
 		return deny("you cannot delete your own account: it holds your OrganizationAdmin binding")
 	}
-	v, err := q.ifVersion(nil)
-	if err != nil {
-		return err
-	}
-	_, err = q.apply(store.Delete(k, id, v))
-	return err
+	return q.remove(k, id)
 }
 
 func (s *Server) listUsers(q *request) (any, error) {

@@ -185,6 +185,37 @@ func (q *request) ifVersion(body *UpdateMeta) (uint64, error) {
 	return hv, nil
 }
 
+// remove deletes an object, at the version the request names.
+func (q *request) remove(k store.Kind, id string) error {
+	v, err := q.ifVersion(nil)
+	if err != nil {
+		return err
+	}
+	_, err = q.apply(store.Delete(k, id, v))
+	return err
+}
+
+// replace stores next, the changed copy of an object, at version v (0:
+// any), records the changed fields, and returns the object as stored.
+func (q *request) replace(next store.Object, v uint64, changed map[string]any) (store.Object, error) {
+	q.event.Changed = changed
+	snap, err := q.apply(store.Update(next, v))
+	if err != nil {
+		return nil, err
+	}
+	o, _ := snap.Get(next.Kind(), next.Meta().ID)
+	q.etag(o.Meta())
+	return o, nil
+}
+
+// setField sets *dst to *src when src is given, and records it in changed.
+func setField(changed map[string]any, name string, dst, src *string) {
+	if src != nil {
+		*dst = *src
+		changed[name] = *src
+	}
+}
+
 // apply runs commands on the store and returns the new snapshot.
 func (q *request) apply(cmds ...store.Command) (*store.Snapshot, error) {
 	snap, err := q.s.o.Store.Apply(q.r.Context(), cmds...)

@@ -176,15 +176,12 @@ func (s *Server) updateAPIKey(q *request) (any, error) {
 	if err := p.err(); err != nil {
 		return nil, err
 	}
-	q.event.Changed = changed
-	snap, err := q.apply(store.Update(&next, v))
+	n, err := q.replace(&next, v, changed)
 	if err != nil {
 		return nil, err
 	}
-	n, _ := snap.APIKey(k.Metadata.ID)
 	used, _ := q.s.o.Store.KeyLastUsed(q.r.Context())
-	q.etag(&n.Metadata)
-	return q.apiKey(n, used), nil
+	return q.apiKey(n.(*store.APIKey), used), nil
 }
 
 func (s *Server) deleteAPIKey(q *request) (any, error) {
@@ -192,10 +189,5 @@ func (s *Server) deleteAPIKey(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := q.ifVersion(nil)
-	if err != nil {
-		return nil, err
-	}
-	_, err = q.apply(store.Delete(store.KindAPIKey, k.Metadata.ID, v))
-	return nil, err
+	return nil, q.remove(store.KindAPIKey, k.Metadata.ID)
 }

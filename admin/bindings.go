@@ -149,12 +149,7 @@ func (s *Server) deleteRoleBinding(q *request) (any, error) {
 	if b.Principal == q.caller.principal && store.IsOrganizationAdmin(b) {
 		return nil, deny("you cannot remove your own OrganizationAdmin binding: another OrganizationAdmin must")
 	}
-	v, err := q.ifVersion(nil)
-	if err != nil {
-		return nil, err
-	}
-	_, err = q.apply(store.Delete(store.KindRoleBinding, b.Metadata.ID, v))
-	return nil, err
+	return nil, q.remove(store.KindRoleBinding, b.Metadata.ID)
 }
 
 // roleDescriptions say what each role is for.

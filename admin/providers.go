@@ -153,16 +153,10 @@ func (s *Server) updateProvider(q *request) (any, error) {
 	}
 	next := *o
 	changed := map[string]any{}
-	set := func(name string, dst *string, src *string) {
-		if src != nil {
-			*dst = *src
-			changed[name] = *src
-		}
-	}
-	set("display_name", &next.DisplayName, in.DisplayName)
-	set("description", &next.Description, in.Description)
-	set("issuer", &next.Issuer, in.Issuer)
-	set("jwks_uri", &next.JWKSURI, in.JWKSURI)
+	setField(changed, "display_name", &next.DisplayName, in.DisplayName)
+	setField(changed, "description", &next.Description, in.Description)
+	setField(changed, "issuer", &next.Issuer, in.Issuer)
+	setField(changed, "jwks_uri", &next.JWKSURI, in.JWKSURI)
 	if in.Audiences != nil {
 		next.Audiences = slices.Clone(*in.Audiences)
 		changed["audiences"] = next.Audiences
@@ -172,14 +166,11 @@ func (s *Server) updateProvider(q *request) (any, error) {
 	if err := p.err(); err != nil {
 		return nil, err
 	}
-	q.event.Changed = changed
-	snap, err := q.apply(store.Update(&next, v))
+	n, err := q.replace(&next, v, changed)
 	if err != nil {
 		return nil, err
 	}
-	n, _ := snap.Provider(o.Metadata.ID)
-	q.etag(&n.Metadata)
-	return q.provider(n), nil
+	return q.provider(n.(*store.IdentityProvider)), nil
 }
 
 func (s *Server) deleteProvider(q *request) (any, error) {
@@ -190,12 +181,7 @@ func (s *Server) deleteProvider(q *request) (any, error) {
 	if err := q.mayChangeProviders(); err != nil {
 		return nil, err
 	}
-	v, err := q.ifVersion(nil)
-	if err != nil {
-		return nil, err
-	}
-	_, err = q.apply(store.Delete(store.KindIdentityProvider, o.Metadata.ID, v))
-	return nil, err
+	return nil, q.remove(store.KindIdentityProvider, o.Metadata.ID)
 }
 
 func (s *Server) listPools(q *request) (any, error) {
@@ -316,20 +302,10 @@ func (s *Server) updatePool(q *request) (any, error) {
 	}
 	next := *o
 	changed := map[string]any{}
-	for _, f := range []struct {
-		name     string
-		dst, src *string
-	}{
-		{"display_name", &next.DisplayName, in.DisplayName},
-		{"description", &next.Description, in.Description},
-		{"identity_claim", &next.IdentityClaim, in.IdentityClaim},
-		{"filter", &next.Filter, in.Filter},
-	} {
-		if f.src != nil {
-			*f.dst = *f.src
-			changed[f.name] = *f.src
-		}
-	}
+	setField(changed, "display_name", &next.DisplayName, in.DisplayName)
+	setField(changed, "description", &next.Description, in.Description)
+	setField(changed, "identity_claim", &next.IdentityClaim, in.IdentityClaim)
+	setField(changed, "filter", &next.Filter, in.Filter)
 	if next.IdentityClaim == "" {
 		next.IdentityClaim = pool.DefaultIdentityClaim
 	}
@@ -338,14 +314,11 @@ func (s *Server) updatePool(q *request) (any, error) {
 	if err := p.err(); err != nil {
 		return nil, err
 	}
-	q.event.Changed = changed
-	snap, err := q.apply(store.Update(&next, v))
+	n, err := q.replace(&next, v, changed)
 	if err != nil {
 		return nil, err
 	}
-	n, _ := snap.Pool(o.Metadata.ID)
-	q.etag(&n.Metadata)
-	return q.pool(n), nil
+	return q.pool(n.(*store.IdentityPool)), nil
 }
 
 func (s *Server) deletePool(q *request) (any, error) {
@@ -356,10 +329,5 @@ func (s *Server) deletePool(q *request) (any, error) {
 	if err := q.mayChangeProviders(); err != nil {
 		return nil, err
 	}
-	v, err := q.ifVersion(nil)
-	if err != nil {
-		return nil, err
-	}
-	_, err = q.apply(store.Delete(store.KindIdentityPool, o.Metadata.ID, v))
-	return nil, err
+	return nil, q.remove(store.KindIdentityPool, o.Metadata.ID)
 }
