@@ -81,15 +81,19 @@ func (s *Server) getProvider(q *request) (any, error) {
 
 // checkProvider reports the problems of a provider's fields.
 func (s *Server) checkProvider(p *problems, o *store.IdentityProvider) {
+	urls := s.urls
+	if s.o.ProviderURLs != nil {
+		urls = s.o.ProviderURLs()
+	}
 	checkName(p, "/display_name", o.DisplayName, true)
 	checkText(p, "/description", o.Description)
 	if o.Issuer == "" {
 		p.add("/issuer", "issuer is required")
-	} else if err := s.urls.Check(o.Issuer); err != nil {
+	} else if err := urls.Check(o.Issuer); err != nil {
 		p.add("/issuer", "issuer: %v", err)
 	}
 	if o.JWKSURI != "" {
-		if err := s.urls.Check(o.JWKSURI); err != nil {
+		if err := urls.Check(o.JWKSURI); err != nil {
 			p.add("/jwks_uri", "jwks_uri: %v", err)
 		}
 	}

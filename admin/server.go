@@ -52,6 +52,10 @@ type Options struct {
 	// keys. An https prefix allows https URLs under it; an http prefix
 	// must be listed to allow http. Empty allows none.
 	AllowedProviderURLs []string
+	// ProviderURLs, when set, is the policy in force, which replaces
+	// AllowedProviderURLs: the proxy's, so that a reloaded configuration
+	// applies to the API and the authenticator at once.
+	ProviderURLs func() *oauth.URLPolicy
 	// MaxBodyBytes bounds request bodies; 0 is DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// Ready reports why the proxy cannot serve yet, for /readyz; nil is

@@ -53,7 +53,11 @@ func NewControlPlane(st store.Store, cfg *config.Config, cluster func() string, 
 func (c *ControlPlane) Store() store.Store { return c.st }
 
 // URLs is the policy of providers registered through the API.
-func (c *ControlPlane) URLs() *oauth.URLPolicy { return c.urls }
+func (c *ControlPlane) URLs() *oauth.URLPolicy {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.urls
+}
 
 // Authn is the authenticator's input for the current state.
 func (c *ControlPlane) Authn() authn.Config {
