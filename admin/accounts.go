@@ -218,9 +218,28 @@ func (s *Server) deleteUser(q *request) (any, error) {
 	return nil, q.deleteAccount(store.KindUser, o.Metadata.ID, "users")
 }
 
-func (s *Server) listOrganizations(q *request) (any, error) {
-	org := Organization{APIVersion: "org/v2", Kind: "Organization", ID: q.scope.org, DisplayName: q.scope.org,
+func (q *request) organization() Organization {
+	return Organization{APIVersion: "org/v2", Kind: "Organization", ID: q.scope.org, DisplayName: q.scope.org,
 		Metadata: ObjectMeta{Self: q.self("/org/v2/organizations/" + escape(q.scope.org)), ResourceName: store.OrganizationCRN(q.scope.org), Source: string(store.SourceConfig)}}
+}
+
+func (q *request) environment() Environment {
+	return Environment{APIVersion: "org/v2", Kind: "Environment", ID: q.scope.env, DisplayName: q.scope.env,
+		Metadata: ObjectMeta{Self: q.self("/org/v2/environments/" + escape(q.scope.env)), ResourceName: q.scope.envScope().String(), Source: string(store.SourceConfig)}}
+}
+
+// cluster is the proxy's cluster, or a 503 while its id is not known.
+func (q *request) cluster() (Cluster, error) {
+	if q.scope.cluster == "" {
+		return Cluster{}, errorf(http.StatusServiceUnavailable, "the cluster id is not known yet: the upstream cluster has not been reached")
+	}
+	return Cluster{APIVersion: "cmk/v2", Kind: "Cluster", ID: q.scope.cluster,
+		Metadata: ObjectMeta{Self: q.self("/cmk/v2/clusters/" + escape(q.scope.cluster)), ResourceName: q.scope.clusterScope().String(), Source: string(store.SourceConfig)},
+		Spec:     ClusterSpec{DisplayName: q.scope.cluster, Environment: ObjectRef{ID: q.scope.env, Kind: "Environment"}}}, nil
+}
+
+func (s *Server) listOrganizations(q *request) (any, error) {
+	org := q.organization()
 	l, err := pageOf(q, "OrganizationList", []string{org.ID}, []Organization{org})
 	if l != nil {
 		l.APIVersion = "org/v2"
@@ -228,9 +247,15 @@ func (s *Server) listOrganizations(q *request) (any, error) {
 	return l, err
 }
 
+func (s *Server) getOrganization(q *request) (any, error) {
+	if id := q.pathParam("id"); id != q.scope.org {
+		return nil, errorf(http.StatusNotFound, "organization %s does not exist; this is %s", id, q.scope.org)
+	}
+	return q.organization(), nil
+}
+
 func (s *Server) listEnvironments(q *request) (any, error) {
-	env := Environment{APIVersion: "org/v2", Kind: "Environment", ID: q.scope.env, DisplayName: q.scope.env,
-		Metadata: ObjectMeta{Self: q.self("/org/v2/environments/" + escape(q.scope.env)), ResourceName: q.scope.envScope().String(), Source: string(store.SourceConfig)}}
+	env := q.environment()
 	l, err := pageOf(q, "EnvironmentList", []string{env.ID}, []Environment{env})
 	if l != nil {
 		l.APIVersion = "org/v2"
@@ -238,16 +263,21 @@ func (s *Server) listEnvironments(q *request) (any, error) {
 	return l, err
 }
 
+func (s *Server) getEnvironment(q *request) (any, error) {
+	if id := q.pathParam("id"); id != q.scope.env {
+		return nil, errorf(http.StatusNotFound, "environment %s does not exist; the environment is %s", id, q.scope.env)
+	}
+	return q.environment(), nil
+}
+
 func (s *Server) listClusters(q *request) (any, error) {
+	c, err := q.cluster()
+	if err != nil {
+		return nil, err
+	}
 	var ids []string
 	var out []Cluster
-	if q.scope.cluster == "" {
-		return nil, errorf(http.StatusServiceUnavailable, "the cluster id is not known yet: the upstream cluster has not been reached")
-	}
 	if e := q.query("environment"); e == "" || e == q.scope.env {
-		c := Cluster{APIVersion: "cmk/v2", Kind: "Cluster", ID: q.scope.cluster,
-			Metadata: ObjectMeta{Self: q.self("/cmk/v2/clusters/" + escape(q.scope.cluster)), ResourceName: q.scope.clusterScope().String(), Source: string(store.SourceConfig)},
-			Spec:     ClusterSpec{DisplayName: q.scope.cluster, Environment: ObjectRef{ID: q.scope.env, Kind: "Environment"}}}
 		ids, out = []string{c.ID}, []Cluster{c}
 	}
 	l, err := pageOf(q, "ClusterList", ids, out)
@@ -255,6 +285,17 @@ func (s *Server) listClusters(q *request) (any, error) {
 		l.APIVersion = "cmk/v2"
 	}
 	return l, err
+}
+
+func (s *Server) getCluster(q *request) (any, error) {
+	c, err := q.cluster()
+	if err != nil {
+		return nil, err
+	}
+	if id := q.pathParam("id"); id != c.ID {
+		return nil, errorf(http.StatusNotFound, "cluster %s does not exist; this proxy serves %s", id, c.ID)
+	}
+	return c, nil
 }
 
 // Field checks shared by the handlers.

@@ -64,6 +64,9 @@ var apiRoutes = []struct {
 	{"GET", "/org/v2/organizations", false},
 	{"GET", "/org/v2/environments", false},
 	{"GET", "/cmk/v2/clusters", false},
+	{"GET", "/org/v2/organizations/{id}", false},
+	{"GET", "/org/v2/environments/{id}", false},
+	{"GET", "/cmk/v2/clusters/{id}", false},
 
 	{"GET", "/iam/v2/service-accounts", false},
 	{"POST", "/iam/v2/service-accounts", false},
@@ -731,6 +734,9 @@ func TestEveryRouteAnswersWithItsSuccessStatusAndShape(t *testing.T) {
 		{"GET", "/org/v2/organizations", nil, nil, 200, "OrganizationList"},
 		{"GET", "/org/v2/environments", nil, nil, 200, "EnvironmentList"},
 		{"GET", "/cmk/v2/clusters", nil, nil, 200, "ClusterList"},
+		{"GET", "/org/v2/organizations/{id}", func(*fixture) string { return "/org/v2/organizations/org-1" }, nil, 200, "Organization"},
+		{"GET", "/org/v2/environments/{id}", func(*fixture) string { return "/org/v2/environments/env-a" }, nil, 200, "Environment"},
+		{"GET", "/cmk/v2/clusters/{id}", func(*fixture) string { return "/cmk/v2/clusters/lkc-1" }, nil, 200, "Cluster"},
 
 		{"GET", "/iam/v2/service-accounts", nil, nil, 200, "ServiceAccountList"},
 		{"POST", "/iam/v2/service-accounts", nil, func(*fixture) any {
@@ -932,6 +938,12 @@ func TestUnknownPathsAre404AndWrongMethods405WithJSONBodies(t *testing.T) {
 		{"PATCH", "/iam/v2/users/u-1", 405, "GET, DELETE"},
 		{"PATCH", aclsPath, 405, "GET, POST, DELETE"},
 		{"POST", "/healthz", 405, "GET"},
+		// Paths not in their clean form get a JSON 404, not the mux's
+		// HTML redirect.
+		{"GET", "/iam/v2/users/.", 404, ""},
+		{"GET", "/iam/v2/users/../roles", 404, ""},
+		{"GET", "//iam/v2/roles", 404, ""},
+		{"GET", "/iam/v2/roles/", 404, ""},
 	}
 	for _, c := range cases {
 		for name, cl := range map[string]*client{"an admin": admin.client, "anyone": e.anonymous()} {
@@ -1896,6 +1908,14 @@ func TestTheOrganizationEnvironmentAndClusterAreListed(t *testing.T) {
 	if l := c.get(q("/cmk/v2/clusters", "environment", "env-b")).want(200).list(); len(l.Data) != 0 || l.Metadata.TotalSize != 0 {
 		t.Errorf("clusters of env-b: %v", l.ids())
 	}
+	// Each list item's self link is served.
+	for _, l := range []listBody{org, env, cl} {
+		self, _ := field(l.Data[0], "metadata", "self").(string)
+		c.get(strings.TrimPrefix(self, e.url)).want(200)
+	}
+	c.get("/org/v2/organizations/org-2").want(404)
+	c.get("/org/v2/environments/env-b").want(404)
+	c.get("/cmk/v2/clusters/lkc-2").want(404)
 
 	// Until the upstream cluster is reached, its id is not known.
 	e.mu.Lock()

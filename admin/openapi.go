@@ -90,9 +90,10 @@ func (s *Server) OpenAPI() (*openapi3.T, error) {
 			ok.WithJSONSchemaRef(sc)
 		}
 		op.Responses.Set(strconv.Itoa(rt.status), &openapi3.ResponseRef{Value: ok})
-		op.Responses.Set("default", &openapi3.ResponseRef{Value: openapi3.NewResponse().
-			WithDescription("An error: 400 bad input (every problem listed), 401, 403 (names the right missing), 404, 409 (a stale version, a name taken, a read-only object, an invariant), 413, 429, 503").
-			WithJSONSchemaRef(errRef)})
+		for _, code := range errorStatuses(rt) {
+			op.Responses.Set(strconv.Itoa(code), &openapi3.ResponseRef{Value: openapi3.NewResponse().
+				WithDescription(errorMeanings[code]).WithJSONSchemaRef(errRef)})
+		}
 		if rt.public {
 			op.Security = &openapi3.SecurityRequirements{}
 			if rt.id == "readyz" {
@@ -102,6 +103,41 @@ func (s *Server) OpenAPI() (*openapi3.T, error) {
 		doc.AddOperation(rt.path, rt.method, op)
 	}
 	return doc, nil
+}
+
+// errorMeanings describe the error answers.
+var errorMeanings = map[int]string{
+	400: "Bad input: every problem is listed, with the field or parameter at fault",
+	401: "No credentials, or credentials that do not authenticate",
+	403: "The caller's role bindings do not allow it; the detail names the right missing",
+	404: "No such object, or one the caller may not see",
+	409: "A stale version, a name taken, an object of the configuration file, or an invariant such as the last OrganizationAdmin",
+	413: "The request body is larger than admin.max_body_bytes",
+	429: "Too many failed logins from this address",
+	503: "The state cannot be written now, or the cluster is not known yet; retry",
+}
+
+// errorStatuses are the error answers a route can give.
+func errorStatuses(rt *route) []int {
+	if rt.public {
+		return nil
+	}
+	codes := []int{400, 401, 403}
+	if len(pathParams(rt.path)) > 0 {
+		codes = append(codes, 404)
+	}
+	write := rt.method != http.MethodGet
+	if write {
+		codes = append(codes, 409)
+	}
+	if rt.request != nil {
+		codes = append(codes, 413)
+	}
+	codes = append(codes, 429)
+	if write || rt.id == "listClusters" || rt.id == "getCluster" {
+		codes = append(codes, 503)
+	}
+	return codes
 }
 
 var pathParamRE = regexp.MustCompile(`\{([a-z_]+)\}`)

@@ -285,6 +285,9 @@ func TestRealAnswersConformToTheDocument(t *testing.T) {
 	rec.call(c, "GET /org/v2/organizations", "/org/v2/organizations", nil)
 	rec.call(c, "GET /org/v2/environments", "/org/v2/environments", nil)
 	rec.call(c, "GET /cmk/v2/clusters", "/cmk/v2/clusters", nil)
+	rec.call(c, "GET /org/v2/organizations/{id}", "/org/v2/organizations/org-1", nil)
+	rec.call(c, "GET /org/v2/environments/{id}", "/org/v2/environments/env-a", nil)
+	rec.call(c, "GET /cmk/v2/clusters/{id}", "/cmk/v2/clusters/lkc-1", nil)
 	rec.call(c, "GET /cmk/v2/clusters", "/cmk/v2/clusters?environment=env-b", nil)
 
 	// Service accounts, with pages.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -106,7 +107,19 @@ func New(o Options) (*Server, error) {
 }
 
 // Handler serves the API to remote callers, who must authenticate.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveClean) }
+
+// serveClean answers a path that is not in its clean form (dot segments,
+// doubled slashes) with a JSON 404, where the mux would redirect with an
+// HTML body.
+func (s *Server) serveClean(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; p == "" || p[0] != '/' || path.Clean(p) != p {
+		writeJSON(w, http.StatusNotFound, ErrorBody{Errors: []ErrorItem{{Status: "404", Detail: "not found: the path is not in its clean form"}}})
+		s.metrics.observe("unmatched", http.StatusNotFound, 0)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
 
 // LocalHandler serves the API to an operator of this machine, with every
 // right and without credentials: the CLI uses it to manage the state file
@@ -115,7 +128,7 @@ func (s *Server) Handler() http.Handler { return s.mux }
 func (s *Server) LocalHandler(operator string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(context.WithValue(r.Context(), localKey{}, operator))
-		s.mux.ServeHTTP(w, r)
+		s.serveClean(w, r)
 	})
 }
 

@@ -70,6 +70,7 @@ func newDevCmd() *cobra.Command {
 
 		adminListen   string
 		metricsListen string
+		providerURLs  []string
 	)
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -106,6 +107,7 @@ clients in without logging in.`,
 				cfg.Authentication.ClusterID = devClusterID
 				cfg.APIKeys.StateFile = filepath.Join(dir, "state.json")
 				cfg.Admin.Address = adminListen
+				cfg.Admin.AllowedProviderURLs = providerURLs
 				acc, err := devSetup(cmd.Context(), cfg.APIKeys.StateFile, cfg.Organization.ID)
 				if err != nil {
 					return err
@@ -164,5 +166,6 @@ Press Ctrl-C to stop.
 	cmd.Flags().BoolVar(&noAuth, "no-auth", false, "let clients in without logging in")
 	cmd.Flags().StringVar(&adminListen, "admin-listen", "127.0.0.1:8090", `address of the admin API ("" turns it off)`)
 	cmd.Flags().StringVar(&metricsListen, "metrics-listen", "127.0.0.1:9404", `address of /metrics, /healthz and /readyz ("" turns it off)`)
+	cmd.Flags().StringSliceVar(&providerURLs, "allow-provider-url", nil, "a URL prefix identity providers registered through the admin API may use (admin.allowed_provider_urls); repeatable")
 	return cmd
 }
