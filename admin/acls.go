@@ -134,6 +134,9 @@ func (s *Server) createACL(q *request) (any, error) {
 	if len(a.Name) > 255 || len(a.Principal) > 256 || len(a.Host) > 64 || strings.ContainsFunc(a.Name+a.Principal+a.Host, isControl) {
 		p.add("", "resource_name (255), principal (256) and host (64 bytes) must be short and printable")
 	}
+	if len(p.items) == 0 && authz.ReservesACL(a, []string{store.StateTopic}) {
+		return nil, deny("the proxy's state topic %s takes no ACLs: it is closed to every client", store.StateTopic)
+	}
 	if err := p.err(); err != nil {
 		return nil, err
 	}

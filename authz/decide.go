@@ -26,6 +26,9 @@ func (v *verdict) consider(rules []*Rule, host string, want opSet) {
 // rules, where any matching DENY wins, then any matching ALLOW, then the
 // default.
 func (s *Subject) decide(rt ResourceType, name string, op Operation) Decision {
+	if rt == ResourceTopic && s.table.Reserved(name) {
+		return reservedDeny
+	}
 	if s.super {
 		return superUserAll
 	}

@@ -218,4 +218,7 @@ type Policy struct {
 	// Cluster is the proxy's cluster id; role bindings scoped to another
 	// cluster do not apply.
 	Cluster string
+	// ReservedTopics are topics no client may see or touch, super users
+	// included, whatever the ACLs say: the proxy's own state topic.
+	ReservedTopics []string
 }

@@ -72,6 +72,9 @@ func (s *Subject) Principal() string { return s.principal }
 // decisions get hits as decisions minus misses.
 func (s *Subject) Authorize(rt ResourceType, name string, op Operation) Decision {
 	if s.super {
+		if rt == ResourceTopic && s.table.Reserved(name) {
+			return reservedDeny
+		}
 		return superUserAll
 	}
 	h := questionHash(s.seed, rt, name, op)

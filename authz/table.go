@@ -19,6 +19,7 @@ const (
 	RuleRoleBinding                  // a grant expanded from a role binding
 	RuleSuperUser                    // the principal is a super user
 	RuleAllowIfNoACL                 // no ACL matches the resource and the policy allows that
+	RuleReserved                     // the resource is the proxy's own, closed to every client
 )
 
 // ruleKindNames are the kinds as audit and metric labels.
@@ -28,6 +29,7 @@ var ruleKindNames = [...]string{
 	RuleRoleBinding:  "role_binding",
 	RuleSuperUser:    "super_user",
 	RuleAllowIfNoACL: "allow_if_no_acl",
+	RuleReserved:     "reserved",
 }
 
 func (k RuleKind) String() string {
@@ -94,10 +96,12 @@ var (
 	defaultDenyRule  = fixedRule(RuleDefaultDeny, "default_deny: no ACL or role binding allows")
 	superUserRule    = fixedRule(RuleSuperUser, "super_user")
 	allowIfNoACLRule = fixedRule(RuleAllowIfNoACL, "allow_if_no_acl: no ACL matches the resource")
+	reservedRule     = fixedRule(RuleReserved, "reserved: the proxy's own state topic, closed to every client")
 
 	defaultDeny   = Decision{Allowed: false, Rule: defaultDenyRule}
 	superUserAll  = Decision{Allowed: true, Rule: superUserRule}
 	allowIfNoACLs = Decision{Allowed: true, Rule: allowIfNoACLRule}
+	reservedDeny  = Decision{Allowed: false, Rule: reservedRule}
 )
 
 // opSet is a set of operations, one bit per wire code.
@@ -304,6 +308,7 @@ type Table struct {
 	superUsers   map[string]struct{}
 	allowIfNoACL bool
 	anyACL       *resourceSet // nil unless allowIfNoACL
+	reserved     []string     // topic names no client may touch
 	stats        Stats
 	misses       *atomic.Uint64 // shared with the Authorizer that compiled the table
 
@@ -343,6 +348,7 @@ func compile(p Policy, misses *atomic.Uint64) (*Table, error) {
 		principals:   make(map[string]*principalIndex),
 		superUsers:   make(map[string]struct{}, len(p.SuperUsers)),
 		allowIfNoACL: p.AllowIfNoACL,
+		reserved:     slices.Clone(p.ReservedTopics),
 		misses:       misses,
 		subjects:     make(map[subjectKey]*Subject),
 	}
@@ -568,6 +574,38 @@ func (t *Table) Subject(principal, host string) *Subject {
 		t.subjects[key] = s
 	}
 	return s
+}
+
+// Reserved reports whether the topic name is one that no client may see
+// or touch, super users included: the proxy's own state topic.
+func (t *Table) Reserved(topic string) bool {
+	for _, r := range t.reserved {
+		if topic == r {
+			return true
+		}
+	}
+	return false
+}
+
+// ReservesACL reports whether a is an ACL on a reserved topic: a LITERAL
+// ACL naming it, or a PREFIXED one whose prefix covers it. Such ACLs are
+// refused, so that nobody appears to grant access to the proxy's state.
+// LITERAL "*" ACLs are not: they are the everyday "every topic", and the
+// reserved topics stay closed whatever ACLs say.
+func (t *Table) ReservesACL(a ACL) bool { return ReservesACL(a, t.reserved) }
+
+// ReservesACL reports whether a is an ACL on one of the reserved topics,
+// as Table.ReservesACL does.
+func ReservesACL(a ACL, reserved []string) bool {
+	if a.ResourceType != ResourceTopic {
+		return false
+	}
+	for _, r := range reserved {
+		if (a.Pattern == PatternLiteral && a.Name == r) || (a.Pattern == PatternPrefixed && strings.HasPrefix(r, a.Name)) {
+			return true
+		}
+	}
+	return false
 }
 
 func namesHost(pi *principalIndex, host string) bool {

@@ -523,3 +523,49 @@ func TestMemoKeepsCollidingQuestions(t *testing.T) {
 		t.Errorf("%d misses for %d questions of one memo set asked 3 times each, want %d", got, memoWays, memoWays)
 	}
 }
+
+// A reserved topic is denied to everyone, super users and holders of
+// All on every topic included, and the denial is remembered like any
+// other; ACLs naming it are recognised so that they can be refused.
+func TestReservedTopicsAreClosedToEveryone(t *testing.T) {
+	const state = "_kafka_auth_proxy_state"
+	tab, err := Compile(Policy{
+		SuperUsers: []string{"User:root"},
+		ACLs: []ACL{
+			{Principal: "User:app", Host: Wildcard, ResourceType: ResourceTopic, Name: Wildcard, Pattern: PatternLiteral, Operation: OpAll, Permission: PermissionAllow},
+			{Principal: "User:app", Host: Wildcard, ResourceType: ResourceTopic, Name: "_kafka", Pattern: PatternPrefixed, Operation: OpRead, Permission: PermissionAllow},
+		},
+		ReservedTopics: []string{state},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, principal := range []string{"User:root", "User:app"} {
+		s := tab.Subject(principal, "10.0.0.1")
+		for range 2 { // the second answer comes from the memo
+			for _, op := range []Operation{OpRead, OpWrite, OpDescribe, OpCreate, OpDelete, OpAlterConfigs} {
+				if d := s.Authorize(ResourceTopic, state, op); d.Allowed || d.Rule.Kind != RuleReserved {
+					t.Errorf("%s %s on the state topic: %+v, want a reserved denial", principal, op, d)
+				}
+			}
+		}
+		if d := s.Authorize(ResourceTopic, "orders", OpRead); !d.Allowed {
+			t.Errorf("%s reading another topic: denied", principal)
+		}
+	}
+	for _, tc := range []struct {
+		acl  ACL
+		want bool
+	}{
+		{ACL{ResourceType: ResourceTopic, Name: state, Pattern: PatternLiteral}, true},
+		{ACL{ResourceType: ResourceTopic, Name: "_kafka", Pattern: PatternPrefixed}, true},
+		{ACL{ResourceType: ResourceTopic, Name: "", Pattern: PatternPrefixed}, true},
+		{ACL{ResourceType: ResourceTopic, Name: Wildcard, Pattern: PatternLiteral}, false},
+		{ACL{ResourceType: ResourceTopic, Name: "orders", Pattern: PatternPrefixed}, false},
+		{ACL{ResourceType: ResourceGroup, Name: state, Pattern: PatternLiteral}, false},
+	} {
+		if got := tab.ReservesACL(tc.acl); got != tc.want {
+			t.Errorf("ReservesACL(%v) = %v, want %v", tc.acl, got, tc.want)
+		}
+	}
+}

@@ -33,6 +33,7 @@ type ACLStore interface {
 const (
 	msgSecurityDisabled = "no authorizer is configured (auth: none)"
 	msgNoACLStore       = "this proxy keeps no ACL store"
+	msgReservedACL      = "the proxy's state topic takes no ACLs: it is closed to every client"
 )
 
 // aclStoreCode is the error code and message of an ACL API request on a
@@ -77,6 +78,10 @@ func handleCreateACLs(c *clientConn, req kmsg.Request) ([]byte, bool, error) {
 		}
 		if err := a.Validate(); err != nil {
 			res.ErrorCode, res.ErrorMessage = kerr.InvalidRequest.Code, strp(err.Error())
+			continue
+		}
+		if c.s.authz.Authorizer.Load().ReservesACL(a) {
+			res.ErrorCode, res.ErrorMessage = kerr.TopicAuthorizationFailed.Code, strp(msgReservedACL)
 			continue
 		}
 		valid = append(valid, a)

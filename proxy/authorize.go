@@ -171,3 +171,6 @@ func (k *connAuthz) audit(sub *authz.Subject, rt authz.ResourceType, name string
 
 // PolicyVersion implements enforce.Checker.
 func (k *connAuthz) PolicyVersion() uint64 { return k.sub.Load().Table().Version() }
+
+// Reserved implements enforce.Checker.
+func (k *connAuthz) Reserved(topic string) bool { return k.sub.Load().Table().Reserved(topic) }

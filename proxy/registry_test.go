@@ -71,7 +71,8 @@ func (c ruleChecker) Visible(rt authz.ResourceType, name string, op authz.Operat
 func (c ruleChecker) AuthorizeAny(rt authz.ResourceType, op authz.Operation) bool {
 	return c.s.AuthorizeAny(rt, op).Allowed
 }
-func (c ruleChecker) PolicyVersion() uint64 { return c.s.Table().Version() }
+func (c ruleChecker) PolicyVersion() uint64      { return c.s.Table().Version() }
+func (c ruleChecker) Reserved(topic string) bool { return c.s.Table().Reserved(topic) }
 
 // ruleTopics knows one topic id.
 type ruleTopics struct{}

@@ -204,3 +204,9 @@ func newObject(k Kind) Object {
 
 // Principal is the Kafka principal of an account or pool id.
 func Principal(id string) string { return "User:" + id }
+
+// StateTopic is the topic a fleet of proxies keeps its shared state in.
+// The proxy closes it to every client, super users included: it cannot be
+// seen, created, read, written, configured, deleted or given ACLs through
+// the proxy, so nobody can read the state, squat the name or corrupt it.
+const StateTopic = "_kafka_auth_proxy_state"

@@ -13,12 +13,16 @@ import (
 
 // Administration: topics, configs and the cluster.
 
-// CreateTopics needs Create on the cluster, or else on each topic.
+// CreateTopics needs Create on the cluster, or else on each topic; a
+// reserved topic is refused either way, so that nobody squats the name.
 // A created topic's configs are only returned with DescribeConfigs on it.
 func CreateTopics(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.CreateTopicsRequest)
 	cluster := c.Check.Visible(authz.ResourceCluster, authz.ClusterName, authz.OpCreate)
 	kept, denied := split(r.Topics, func(t *kmsg.CreateTopicsRequestTopic) bool {
+		if c.Check.Reserved(t.Topic) {
+			return c.Check.Authorize(authz.ResourceTopic, t.Topic, authz.OpCreate) // denied, and audited
+		}
 		return cluster || c.Check.Authorize(authz.ResourceTopic, t.Topic, authz.OpCreate)
 	})
 	r.Topics = kept
@@ -327,10 +331,32 @@ func clusterGate(c *Client, req kmsg.Request, op authz.Operation, items func(req
 	})
 }
 
+// reservedGate is clusterGate for a request that names topics: naming a
+// reserved topic refuses the request whole with TOPIC_AUTHORIZATION_FAILED,
+// whatever the cluster permission.
+func reservedGate(c *Client, req kmsg.Request, op authz.Operation, topics []string, items func(req kmsg.Request, resp kmsg.Response, code int16)) Verdict {
+	for _, t := range topics {
+		if c.Check.Reserved(t) {
+			c.Check.Authorize(authz.ResourceTopic, t, authz.OpAlter) // denied, and audited
+			return answer(req, func(resp kmsg.Response) {
+				setErrorCode(resp, errTopic)
+				if items != nil {
+					items(req, resp, errTopic)
+				}
+			})
+		}
+	}
+	return clusterGate(c, req, op, items)
+}
+
 // ElectLeaders needs Alter on the cluster; a denial is reported per
 // partition too (v0 has no top-level error).
 func ElectLeaders(c *Client, req kmsg.Request) Verdict {
-	return clusterGate(c, req, authz.OpAlter, func(req kmsg.Request, resp kmsg.Response, code int16) {
+	var topics []string
+	for _, t := range req.(*kmsg.ElectLeadersRequest).Topics {
+		topics = append(topics, t.Topic)
+	}
+	return reservedGate(c, req, authz.OpAlter, topics, func(req kmsg.Request, resp kmsg.Response, code int16) {
 		out := resp.(*kmsg.ElectLeadersResponse)
 		for _, t := range req.(*kmsg.ElectLeadersRequest).Topics {
 			rt := kmsg.NewElectLeadersResponseTopic()
@@ -348,7 +374,13 @@ func ElectLeaders(c *Client, req kmsg.Request) Verdict {
 // AlterReplicaLogDirs needs Alter on the cluster; a denial is reported
 // per partition.
 func AlterReplicaLogDirs(c *Client, req kmsg.Request) Verdict {
-	return clusterGate(c, req, authz.OpAlter, func(req kmsg.Request, resp kmsg.Response, code int16) {
+	var topics []string
+	for _, d := range req.(*kmsg.AlterReplicaLogDirsRequest).Dirs {
+		for _, t := range d.Topics {
+			topics = append(topics, t.Topic)
+		}
+	}
+	return reservedGate(c, req, authz.OpAlter, topics, func(req kmsg.Request, resp kmsg.Response, code int16) {
 		out := resp.(*kmsg.AlterReplicaLogDirsResponse)
 		for _, d := range req.(*kmsg.AlterReplicaLogDirsRequest).Dirs {
 			for _, t := range d.Topics {
@@ -385,12 +417,33 @@ func AlterClientQuotas(c *Client, req kmsg.Request) Verdict {
 
 // AlterPartitionAssignments needs Alter on the cluster.
 func AlterPartitionAssignments(c *Client, req kmsg.Request) Verdict {
-	return clusterGate(c, req, authz.OpAlter, nil)
+	var topics []string
+	for _, t := range req.(*kmsg.AlterPartitionAssignmentsRequest).Topics {
+		topics = append(topics, t.Topic)
+	}
+	return reservedGate(c, req, authz.OpAlter, topics, nil)
 }
 
-// ListPartitionReassignments needs Describe on the cluster.
+// ListPartitionReassignments needs Describe on the cluster. Reserved
+// topics are left out of the request and of the answer.
 func ListPartitionReassignments(c *Client, req kmsg.Request) Verdict {
-	return clusterGate(c, req, authz.OpDescribe, nil)
+	if v := clusterGate(c, req, authz.OpDescribe, nil); v.action != ActForward {
+		return v
+	}
+	r := req.(*kmsg.ListPartitionReassignmentsRequest)
+	edited := false
+	if r.Topics != nil {
+		kept, denied := split(r.Topics, func(t *kmsg.ListPartitionReassignmentsRequestTopic) bool { return !c.Check.Reserved(t.Topic) })
+		r.Topics, edited = append([]kmsg.ListPartitionReassignmentsRequestTopic{}, kept...), len(denied) > 0
+	}
+	patch := func(resp kmsg.Response) {
+		out := resp.(*kmsg.ListPartitionReassignmentsResponse)
+		out.Topics = slices.DeleteFunc(out.Topics, func(t kmsg.ListPartitionReassignmentsResponseTopic) bool { return c.Check.Reserved(t.Topic) })
+	}
+	if edited {
+		return ForwardEdited(patch)
+	}
+	return ForwardPatched(patch)
 }
 
 // UpdateFeatures needs Alter on the cluster.
@@ -403,9 +456,28 @@ func DescribeQuorum(c *Client, req kmsg.Request) Verdict {
 	return clusterGate(c, req, authz.OpDescribe, nil)
 }
 
-// DescribeLogDirs needs Describe on the cluster.
+// DescribeLogDirs needs Describe on the cluster. Reserved topics are
+// left out of the request and of the answer.
 func DescribeLogDirs(c *Client, req kmsg.Request) Verdict {
-	return clusterGate(c, req, authz.OpDescribe, nil)
+	if v := clusterGate(c, req, authz.OpDescribe, nil); v.action != ActForward {
+		return v
+	}
+	r := req.(*kmsg.DescribeLogDirsRequest)
+	edited := false
+	if r.Topics != nil {
+		kept, denied := split(r.Topics, func(t *kmsg.DescribeLogDirsRequestTopic) bool { return !c.Check.Reserved(t.Topic) })
+		r.Topics, edited = append([]kmsg.DescribeLogDirsRequestTopic{}, kept...), len(denied) > 0
+	}
+	patch := func(resp kmsg.Response) {
+		out := resp.(*kmsg.DescribeLogDirsResponse)
+		for i := range out.Dirs {
+			out.Dirs[i].Topics = slices.DeleteFunc(out.Dirs[i].Topics, func(t kmsg.DescribeLogDirsResponseDirTopic) bool { return c.Check.Reserved(t.Topic) })
+		}
+	}
+	if edited {
+		return ForwardEdited(patch)
+	}
+	return ForwardPatched(patch)
 }
 
 // DescribeClientQuotas needs DescribeConfigs on the cluster.

@@ -58,6 +58,18 @@ func splitTopics[T any](c *Client, topics []T, op authz.Operation, at func(*T) (
 	return codes, kept, denied
 }
 
+// namesReserved reports whether a Fetch names a reserved topic, by name
+// or by id. A replica's Fetch is allowed by ClusterAction, not per topic,
+// so it is refused whole when it does.
+func (c *Client) namesReserved(r *kmsg.FetchRequest) bool {
+	for _, t := range r.Topics {
+		if n, ok := c.topicName(t.Topic, t.TopicID); !ok || c.Check.Reserved(n) {
+			return true
+		}
+	}
+	return false
+}
+
 // topicKey identifies a topic named by name, by id or both: by the id
 // when it is set, as topicName does.
 func topicKey(name string, id [16]byte) string {
@@ -98,7 +110,7 @@ func Fetch(c *Client, req kmsg.Request) Verdict {
 	}
 	var merge func(kmsg.Response)
 	if isReplica(r) {
-		if !c.Check.Authorize(authz.ResourceCluster, authz.ClusterName, authz.OpClusterAction) {
+		if !c.Check.Authorize(authz.ResourceCluster, authz.ClusterName, authz.OpClusterAction) || c.namesReserved(r) {
 			c.fetch.req = nil
 			return answer(r, func(resp kmsg.Response) { mergeFetch(resp.(*kmsg.FetchResponse), r.Topics, nil) })
 		}
@@ -175,7 +187,7 @@ func OffsetForLeaderEpoch(c *Client, req kmsg.Request) Verdict {
 	clusterOK := !replica || c.Check.Authorize(authz.ResourceCluster, authz.ClusterName, authz.OpClusterAction)
 	kept, denied := split(r.Topics, func(t *kmsg.OffsetForLeaderEpochRequestTopic) bool {
 		if replica {
-			return clusterOK
+			return clusterOK && !c.Check.Reserved(t.Topic)
 		}
 		return c.Check.Authorize(authz.ResourceTopic, t.Topic, authz.OpDescribe)
 	})

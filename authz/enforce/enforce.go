@@ -39,6 +39,11 @@ type Checker interface {
 	AuthorizeAny(rt authz.ResourceType, op authz.Operation) bool
 	// PolicyVersion is the version of the policy the answers come from.
 	PolicyVersion() uint64
+	// Reserved reports whether a topic is closed to every client, super
+	// users included (authz.Table.Reserved): rules whose grant does not
+	// come from the topic (Create on the cluster, a replica's
+	// ClusterAction) must still refuse it.
+	Reserved(topic string) bool
 }
 
 // Topics resolves topic ids, which Fetch v13+, Metadata and other newer

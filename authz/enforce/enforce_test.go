@@ -25,7 +25,8 @@ func (c subjectChecker) Visible(rt authz.ResourceType, name string, op authz.Ope
 func (c subjectChecker) AuthorizeAny(rt authz.ResourceType, op authz.Operation) bool {
 	return c.s.AuthorizeAny(rt, op).Allowed
 }
-func (c subjectChecker) PolicyVersion() uint64 { return c.s.Table().Version() }
+func (c subjectChecker) PolicyVersion() uint64      { return c.s.Table().Version() }
+func (c subjectChecker) Reserved(topic string) bool { return c.s.Table().Reserved(topic) }
 
 // patchChecker fails a test when a response patch makes an audited check:
 // patches run on the response path and may only filter.

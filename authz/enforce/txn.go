@@ -35,6 +35,13 @@ func InitProducerID(c *Client, req kmsg.Request) Verdict {
 func AddPartitionsToTxn(c *Client, req kmsg.Request) Verdict {
 	r := req.(*kmsg.AddPartitionsToTxnRequest)
 	if r.Version >= 4 {
+		for _, tx := range r.Transactions {
+			for _, t := range tx.Topics {
+				if c.Check.Reserved(t.Topic) {
+					return answer(req, func(resp kmsg.Response) { setErrorCode(resp, errTopic) })
+				}
+			}
+		}
 		if c.Check.Authorize(authz.ResourceCluster, authz.ClusterName, authz.OpClusterAction) {
 			return Forward()
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/config"
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/store"
 )
 
 // Policy is the configuration file's static access policy, for the
@@ -14,7 +15,8 @@ import (
 // store.
 func Policy(cfg *config.Config, cluster string) (authz.Policy, error) {
 	a := &cfg.Authorization
-	p := authz.Policy{SuperUsers: a.SuperUsers, AllowIfNoACL: a.AllowIfNoACL, Cluster: cluster}
+	p := authz.Policy{SuperUsers: a.SuperUsers, AllowIfNoACL: a.AllowIfNoACL, Cluster: cluster,
+		ReservedTopics: []string{store.StateTopic}}
 	for i, acl := range a.ACLs {
 		x, err := ACL(acl)
 		if err != nil {

@@ -28,8 +28,9 @@ func TestAuthorizationPolicyDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := authz.Policy{
-		SuperUsers: []string{"User:sa-root"},
-		Cluster:    "lkc-1",
+		SuperUsers:     []string{"User:sa-root"},
+		Cluster:        "lkc-1",
+		ReservedTopics: []string{"_kafka_auth_proxy_state"},
 		ACLs: []authz.ACL{
 			{Principal: "User:sa-a", Host: "*", ResourceType: authz.ResourceTopic, Name: "orders-", Pattern: authz.PatternPrefixed, Operation: authz.OpRead, Permission: authz.PermissionAllow},
 			{Principal: "User:*", Host: "10.0.0.1", ResourceType: authz.ResourceCluster, Name: authz.ClusterName, Pattern: authz.PatternLiteral, Operation: authz.OpIdempotentWrite, Permission: authz.PermissionDeny},

@@ -157,7 +157,8 @@ func Bindings(snap *store.Snapshot, org config.Organization) (out []authz.RoleBi
 // the cluster and its role bindings, with the configuration file's
 // settings (super users, allow_if_no_acl).
 func PolicyOf(snap *store.Snapshot, cfg *config.Config, cluster string) (authz.Policy, []error) {
-	p := authz.Policy{SuperUsers: cfg.Authorization.SuperUsers, AllowIfNoACL: cfg.Authorization.AllowIfNoACL, Cluster: cluster}
+	p := authz.Policy{SuperUsers: cfg.Authorization.SuperUsers, AllowIfNoACL: cfg.Authorization.AllowIfNoACL, Cluster: cluster,
+		ReservedTopics: []string{store.StateTopic}}
 	entries, bad := aclstore.Of(snap, cluster)
 	for _, e := range entries {
 		p.ACLs = append(p.ACLs, e.ACL)
