@@ -18,6 +18,10 @@ const (
 	// OpAssert changes nothing: it refuses the commands it is applied
 	// with unless its condition (ID) holds.
 	OpAssert Op = "assert"
+	// OpRestore puts an object back with the metadata it had in another
+	// store (its version and times): what importing an export does. The
+	// id must be free, and the object is checked like a create.
+	OpRestore Op = "restore"
 )
 
 // assertNoOrganizationAdmin is the condition of NoOrganizationAdmin.
@@ -44,8 +48,9 @@ type Command struct {
 	// IfVersion, when not 0, is the version the object must be at for an
 	// update or delete to proceed.
 	IfVersion uint64
-	// Object is the new object of a create or update. Its metadata other
-	// than the id is set by the store.
+	// Object is the new object of a create, update or restore. Its
+	// metadata other than the id is set by the store, except for a
+	// restore, which keeps its version and times.
 	Object Object
 }
 
@@ -58,6 +63,14 @@ func Create(o Object) Command {
 // o, if it is at ifVersion (0: any version).
 func Update(o Object, ifVersion uint64) Command {
 	return Command{Op: OpUpdate, Kind: o.Kind(), ID: o.Meta().ID, IfVersion: ifVersion, Object: o}
+}
+
+// Restore is the command that puts o with its metadata as given: its id,
+// version (1 or more) and times. Like a create, it is refused when the id
+// exists, and o's references must resolve: restore objects in the order
+// of Kinds.
+func Restore(o Object) Command {
+	return Command{Op: OpRestore, Kind: o.Kind(), ID: o.Meta().ID, Object: o}
 }
 
 // Delete is the command that deletes an object, if it is at ifVersion (0:
@@ -203,7 +216,7 @@ func (e *edit) apply(c Command, now time.Time) error {
 		}
 		return nil
 	}
-	if c.Op == OpCreate || c.Op == OpUpdate {
+	if c.Op == OpCreate || c.Op == OpUpdate || c.Op == OpRestore {
 		if c.Object == nil || c.Object.Kind() != c.Kind {
 			return refuse(ErrInvalid, c.Kind, c.ID, "%s needs an object of kind %s", c.Op, c.Kind)
 		}
@@ -216,12 +229,20 @@ func (e *edit) apply(c Command, now time.Time) error {
 	}
 	old, exists := e.next.Get(c.Kind, c.ID)
 	switch c.Op {
-	case OpCreate:
+	case OpCreate, OpRestore:
 		if exists {
 			return refuse(ErrExists, c.Kind, c.ID, "an object with this id exists")
 		}
 		o := c.Object.copyObject()
-		*o.Meta() = Meta{ID: c.ID, Version: 1, CreatedAt: now, UpdatedAt: now, Source: SourceAPI}
+		m := Meta{ID: c.ID, Version: 1, CreatedAt: now, UpdatedAt: now, Source: SourceAPI}
+		if c.Op == OpRestore {
+			given := c.Object.Meta()
+			if given.Version == 0 {
+				return refuse(ErrInvalid, c.Kind, c.ID, "a restored object needs its version, 1 or more")
+			}
+			m.Version, m.CreatedAt, m.UpdatedAt = given.Version, given.CreatedAt, given.UpdatedAt
+		}
+		*o.Meta() = m
 		if err := e.check(o, nil); err != nil {
 			return err
 		}
@@ -299,7 +320,7 @@ func (e *edit) check(o Object, old Object) error {
 		return nil
 	}
 	unique := func(field, value string, match func(Object) bool) error {
-		if other, ok := s.firstOf(k, id, match); ok {
+		if other, ok := e.firstNamed(k, id, o, field, match); ok {
 			return refuse(ErrExists, k, id, "%s %q is taken by %s", field, value, other.Meta().ID)
 		}
 		return nil

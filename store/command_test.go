@@ -40,7 +40,7 @@ func oneOfEachKind() []Object {
 func TestCommandJSONRoundTrip(t *testing.T) {
 	var cmds []Command
 	for _, o := range oneOfEachKind() {
-		cmds = append(cmds, Create(o), Update(o, 2), Update(o, 0), Delete(o.Kind(), o.Meta().ID, 7), Delete(o.Kind(), o.Meta().ID, 0))
+		cmds = append(cmds, Create(o), Update(o, 2), Update(o, 0), Delete(o.Kind(), o.Meta().ID, 7), Delete(o.Kind(), o.Meta().ID, 0), Restore(o))
 	}
 	kinds := map[Kind]bool{}
 	for _, c := range cmds {

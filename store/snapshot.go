@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode"
 )
 
 // Snapshot is one immutable state: every object, those of the
@@ -254,8 +255,13 @@ type edit struct {
 	base   *Snapshot
 	next   *Snapshot
 	copied map[Kind]bool
-	// puts are the objects put by the edit, by kind, in order.
-	puts map[Kind][]Object
+	// bindingPuts are the role bindings put by the edit, by principal,
+	// in order.
+	bindingPuts map[string][]*RoleBinding
+	// scans counts the unique-name checks of each kind; past
+	// uniqueScanLimit, names indexes those of the kind's objects.
+	scans map[Kind]int
+	names map[Kind]map[string][]Object
 }
 
 func (s *Snapshot) edit() *edit {
@@ -263,17 +269,108 @@ func (s *Snapshot) edit() *edit {
 	return &edit{base: s, next: n, copied: map[Kind]bool{}}
 }
 
+// uniqueScanLimit is how many names of one kind an edit checks for
+// uniqueness by scanning the kind's objects before it indexes them. A few
+// checks cost less than the index; the many of a large batch (an import)
+// would cost the square of the objects.
+const uniqueScanLimit = 8
+
+// uniqueFields are the fields of each kind whose values must be unique.
+var uniqueFields = map[Kind][]string{
+	KindServiceAccount:   {"display_name"},
+	KindUser:             {"email"},
+	KindIdentityProvider: {"issuer", "display_name"},
+	KindIdentityPool:     {"display_name"},
+}
+
+// nameKey is what the name index files o under for one of its unique
+// fields: objects that may clash share a key.
+func nameKey(o Object, field string) string {
+	switch o := o.(type) {
+	case *ServiceAccount:
+		return field + "\x00" + o.DisplayName
+	case *User:
+		return field + "\x00" + foldKey(o.Email)
+	case *IdentityProvider:
+		if field == "issuer" {
+			return field + "\x00" + o.Issuer
+		}
+		return field + "\x00" + o.DisplayName
+	case *IdentityPool:
+		return field + "\x00" + o.Provider + "\x00" + o.DisplayName
+	}
+	return field
+}
+
+// foldKey is the same for two strings strings.EqualFold finds equal: each
+// rune becomes the least of its case-folding orbit.
+func foldKey(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		b.WriteRune(least)
+	}
+	return b.String()
+}
+
+// firstNamed returns an object of kind k in the next snapshot, other than
+// id, for which match is true; match tests o's unique field. The first
+// checks of a kind scan its objects; after uniqueScanLimit of them the
+// edit indexes the kind's names and looks up the candidates.
+func (e *edit) firstNamed(k Kind, id string, o Object, field string, match func(Object) bool) (Object, bool) {
+	idx := e.names[k]
+	if idx == nil {
+		if e.scans == nil {
+			e.scans = map[Kind]int{}
+		}
+		if e.scans[k] < uniqueScanLimit {
+			e.scans[k]++
+			return e.next.firstOf(k, id, match)
+		}
+		idx = map[string][]Object{}
+		for _, x := range e.next.tables[k].byID {
+			for _, f := range uniqueFields[k] {
+				idx[nameKey(x, f)] = append(idx[nameKey(x, f)], x)
+			}
+		}
+		if e.names == nil {
+			e.names = map[Kind]map[string][]Object{}
+		}
+		e.names[k] = idx
+	}
+	cur := e.next.tables[k].byID
+	for _, x := range idx[nameKey(o, field)] {
+		// The index keeps the objects the edit removed or replaced:
+		// only those still in the snapshot count.
+		if xid := x.Meta().ID; xid != id && cur[xid] == x && match(x) {
+			return x, true
+		}
+	}
+	return nil, false
+}
+
 func (e *edit) put(o Object) {
 	e.writable(o.Kind())[o.Meta().ID] = o
-	if e.puts == nil {
-		e.puts = map[Kind][]Object{}
+	if idx := e.names[o.Kind()]; idx != nil {
+		for _, f := range uniqueFields[o.Kind()] {
+			idx[nameKey(o, f)] = append(idx[nameKey(o, f)], o)
+		}
 	}
-	e.puts[o.Kind()] = append(e.puts[o.Kind()], o)
+	if b, ok := o.(*RoleBinding); ok {
+		if e.bindingPuts == nil {
+			e.bindingPuts = map[string][]*RoleBinding{}
+		}
+		e.bindingPuts[b.Principal] = append(e.bindingPuts[b.Principal], b)
+	}
 }
 
 // bindingsOf returns the role bindings of principal in the next snapshot:
 // those of the base that are still there, and those the edit put. It
-// costs the principal's bindings, not all of them.
+// costs the principal's bindings, not all of them, so that a batch of many
+// bindings (an import) costs each its own.
 func (e *edit) bindingsOf(principal string) []*RoleBinding {
 	cur := e.next.tables[KindRoleBinding].byID
 	var out []*RoleBinding
@@ -282,8 +379,8 @@ func (e *edit) bindingsOf(principal string) []*RoleBinding {
 			out = append(out, b)
 		}
 	}
-	for _, o := range e.puts[KindRoleBinding] {
-		if b := o.(*RoleBinding); b.Principal == principal && cur[b.Metadata.ID] == o {
+	for _, b := range e.bindingPuts[principal] {
+		if cur[b.Metadata.ID] == Object(b) {
 			out = append(out, b)
 		}
 	}

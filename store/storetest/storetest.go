@@ -28,6 +28,7 @@ import (
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Run("create", func(t *testing.T) { testCreate(t, open) })
 	t.Run("update", func(t *testing.T) { testUpdate(t, open) })
+	t.Run("restore", func(t *testing.T) { testRestore(t, open) })
 	t.Run("existence", func(t *testing.T) { testExistence(t, open) })
 	t.Run("unique names", func(t *testing.T) { testUnique(t, open) })
 	t.Run("references", func(t *testing.T) { testReferences(t, open) })
@@ -407,6 +408,142 @@ func testUpdate(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 }
 
+// restored is o with metadata as another store gave it: version, times.
+func restored[T store.Object](o T, version uint64, created time.Time) T {
+	*o.Meta() = store.Meta{ID: o.Meta().ID, Version: version, CreatedAt: created, UpdatedAt: created.Add(time.Duration(version) * time.Hour)}
+	return o
+}
+
+// restores are the commands that restore objs.
+func restores(objs ...store.Object) []store.Command {
+	cmds := make([]store.Command, len(objs))
+	for i, o := range objs {
+		cmds[i] = store.Restore(o)
+	}
+	return cmds
+}
+
+// oneOfEach is an object of every kind, in the order of store.Kinds, with
+// the metadata of another store.
+func oneOfEach() []store.Object {
+	a := acl("User:sa-1", "orders")
+	return []store.Object{
+		restored(sa("sa-1", "payments"), 3, t0),
+		restored(user("u-1", "alice@example.com"), 1, t0.Add(time.Minute)),
+		restored(provider("op-1", "corp", "https://idp"), 2, t0.Add(2*time.Minute)),
+		restored(pool("pool-1", "op-1", "apps"), 4, t0.Add(3*time.Minute)),
+		restored(key("ABCDEFGHIJKLMNOP", "sa-1"), 2, t0.Add(4*time.Minute)),
+		restored(admin("rb-1", "User:u-1"), 1, t0.Add(5*time.Minute)),
+		restored(a, 1, t0.Add(6*time.Minute)),
+	}
+}
+
+func testRestore(t *testing.T, open func(t *testing.T) store.Store) {
+	t.Run("restored objects keep their id, version and times, with source api", func(t *testing.T) {
+		s := open(t)
+		objs := oneOfEach()
+		objs[0].Meta().Source = store.SourceConfig // the store sets the source
+		snap := apply(t, s, restores(objs...)...)
+		for _, o := range oneOfEach() {
+			got := get(t, snap, o.Kind(), o.Meta().ID)
+			want := *o.Meta()
+			want.Source = store.SourceAPI
+			if m := *got.Meta(); m.ID != want.ID || m.Version != want.Version || !m.CreatedAt.Equal(want.CreatedAt) ||
+				!m.UpdatedAt.Equal(want.UpdatedAt) || m.Source != want.Source {
+				t.Errorf("%s %s: meta %+v, want %+v", o.Kind(), want.ID, m, want)
+			}
+			if g, w := fields(t, got), fields(t, o); !reflect.DeepEqual(g, w) {
+				t.Errorf("%s %s = %v, want %v", o.Kind(), want.ID, g, w)
+			}
+		}
+		if objs[0].Meta().Source != store.SourceConfig {
+			t.Errorf("Apply changed the caller's object")
+		}
+	})
+
+	t.Run("restoring a store's objects in the order of Kinds gives another store the same digest", func(t *testing.T) {
+		src := open(t)
+		apply(t, src, creates(sa("sa-1", "a"), user("u-1", "a@example.com"), key("K1", "sa-1"), provider("op-1", "corp", "https://idp"),
+			pool("pool-1", "op-1", "apps"), admin("rb-1", "User:u-1"), reader("rb-2", "User:pool-1"), acl("User:sa-1", "orders"))...)
+		from := apply(t, src, store.Update(sa("sa-1", "renamed"), 1))
+		var cmds []store.Command
+		for _, k := range store.Kinds {
+			for _, o := range from.List(k) {
+				cmds = append(cmds, store.Restore(o))
+			}
+		}
+		dst := open(t)
+		to := apply(t, dst, cmds...)
+		if to.Digest() != from.Digest() {
+			t.Errorf("the digests differ")
+		}
+		if v := get(t, to, store.KindServiceAccount, "sa-1").Meta().Version; v != 2 {
+			t.Errorf("sa-1 restored at version %d, want 2", v)
+		}
+	})
+
+	t.Run("the outcome of a restore does not depend on the time it is applied", func(t *testing.T) {
+		a, err := open(t).Snapshot().Apply(restores(oneOfEach()...), t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := open(t).Snapshot().Apply(restores(oneOfEach()...), t0.Add(48*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Digest() != b.Digest() {
+			t.Errorf("restores applied at two times give two digests")
+		}
+	})
+
+	t.Run("a restored object is updated from its version and keeps its created_at", func(t *testing.T) {
+		s := open(t)
+		apply(t, s, store.Restore(restored(sa("sa-1", "a"), 5, t0)))
+		refused(t, s, store.ErrVersion, store.Update(sa("sa-1", "b"), 1))
+		got := get(t, apply(t, s, store.Update(sa("sa-1", "b"), 5)), store.KindServiceAccount, "sa-1").Meta()
+		if got.Version != 6 || !got.CreatedAt.Equal(t0) {
+			t.Errorf("after update: %+v, want version 6, created_at %v", *got, t0)
+		}
+	})
+
+	for _, tc := range []struct {
+		name string
+		cmds []store.Command
+		want error
+	}{
+		{"restoring an existing id", restores(restored(sa("sa-a", "other"), 2, t0)), store.ErrExists},
+		{"restoring an existing ACL", []store.Command{store.Create(acl("User:sa-a", "x")), store.Restore(restored(acl("User:sa-a", "x"), 1, t0))}, store.ErrExists},
+		{"restoring an id twice in a batch", restores(restored(sa("sa-1", "one"), 1, t0), restored(sa("sa-1", "two"), 1, t0)), store.ErrExists},
+		{"restoring at version 0", restores(restored(sa("sa-1", "one"), 0, t0)), store.ErrInvalid},
+		{"restoring a taken display_name", restores(restored(sa("sa-1", "a"), 1, t0)), store.ErrExists},
+		{"restoring a taken email", restores(restored(user("u-1", "A@example.com"), 1, t0)), store.ErrExists},
+		{"restoring an API key of a missing owner", restores(restored(key("K1", "sa-missing"), 1, t0)), store.ErrNotFound},
+		{"restoring an API key before its owner", restores(restored(key("K1", "sa-1"), 1, t0), restored(sa("sa-1", "one"), 1, t0)), store.ErrNotFound},
+		{"restoring a role binding of a missing pool", restores(restored(reader("rb-1", "User:pool-missing"), 1, t0)), store.ErrNotFound},
+		{"restoring a pool of a missing provider", restores(restored(pool("pool-1", "op-missing", "apps"), 1, t0)), store.ErrNotFound},
+		{"restoring an ACL whose id is not its tuple", restores(restored(&store.ACL{Metadata: store.Meta{ID: "x"}, Cluster: "lkc-1"}, 1, t0)), store.ErrInvalid},
+		{"restoring without an object", []store.Command{{Op: store.OpRestore, Kind: store.KindServiceAccount, ID: "sa-1"}}, store.ErrInvalid},
+		{"restoring an object whose id is not the command's", []store.Command{{Op: store.OpRestore, Kind: store.KindServiceAccount, ID: "sa-2",
+			Object: restored(sa("sa-1", "one"), 1, t0)}}, store.ErrInvalid},
+	} {
+		t.Run(tc.name+" is refused with "+tc.want.Error()+" and restores nothing", func(t *testing.T) {
+			s := withAccounts(t, open)
+			cmds := append(restores(restored(sa("sa-ok", "ok"), 1, t0)), tc.cmds...)
+			refused(t, s, tc.want, cmds...)
+			wantGone(t, s.Snapshot(), store.KindServiceAccount, "sa-ok")
+		})
+	}
+
+	t.Run("restoring the id or the name of a static object is refused", func(t *testing.T) {
+		s := open(t)
+		s.SetStatic(statics())
+		refused(t, s, store.ErrExists, store.Restore(restored(sa("sa-static", "other"), 1, t0)))
+		refused(t, s, store.ErrExists, store.Restore(restored(sa("sa-other", "static"), 1, t0)))
+		snap := apply(t, s, store.Restore(restored(key("K1", "sa-static"), 1, t0)))
+		wantPresent(t, snap, store.KindAPIKey, "K1")
+	})
+}
+
 func testExistence(t *testing.T, open func(t *testing.T) store.Store) {
 	for _, tc := range []struct {
 		name string
@@ -514,6 +651,55 @@ func testUnique(t *testing.T, open func(t *testing.T) store.Store) {
 		s := open(t)
 		refused(t, s, store.ErrExists, creates(user("u-a", "x@example.com"), user("u-b", "X@example.com"))...)
 	})
+
+	// A batch of many objects (an import) is checked like one of a few,
+	// however a backend checks them.
+	many := func() []store.Command {
+		var cmds []store.Command
+		for i := range 40 {
+			cmds = append(cmds, store.Create(sa(fmt.Sprintf("sa-m%02d", i), fmt.Sprintf("many-%02d", i))),
+				store.Create(user(fmt.Sprintf("u-m%02d", i), fmt.Sprintf("many-%02d@example.com", i))),
+				store.Create(provider(fmt.Sprintf("op-m%02d", i), fmt.Sprintf("many-%02d", i), fmt.Sprintf("https://many-%02d", i))),
+				store.Create(pool(fmt.Sprintf("pool-m%02d", i), "op-1", fmt.Sprintf("many-%02d", i))))
+		}
+		return cmds
+	}
+	for _, tc := range []struct {
+		name string
+		cmds []store.Command
+		want error // nil: accepted
+	}{
+		{"a display_name taken before the batch", creates(sa("sa-b", "payments")), store.ErrExists},
+		{"a display_name taken earlier in the batch", creates(sa("sa-b", "many-03")), store.ErrExists},
+		{"an email taken earlier in the batch, in another case", creates(user("u-b", "MANY-07@example.com")), store.ErrExists},
+		{"an email taken before the batch, in another case", creates(user("u-b", "alice@EXAMPLE.com")), store.ErrExists},
+		{"an issuer taken earlier in the batch", creates(provider("op-x", "x", "https://many-01")), store.ErrExists},
+		{"a provider display_name taken earlier in the batch", creates(provider("op-x", "many-01", "https://x")), store.ErrExists},
+		{"a pool display_name taken in its provider", creates(pool("pool-x", "op-1", "many-05")), store.ErrExists},
+		{"a pool display_name taken in another provider", creates(pool("pool-x", "op-2", "many-05")), nil},
+		{"a display_name freed by a delete in the batch",
+			[]store.Command{store.Delete(store.KindServiceAccount, "sa-m04", 0), store.Create(sa("sa-b", "many-04"))}, nil},
+		{"a display_name freed by a rename in the batch",
+			[]store.Command{store.Update(sa("sa-m04", "renamed"), 0), store.Create(sa("sa-b", "many-04"))}, nil},
+		{"a display_name taken by a rename in the batch",
+			[]store.Command{store.Update(sa("sa-m04", "renamed"), 0), store.Create(sa("sa-b", "renamed"))}, store.ErrExists},
+		{"an object keeping its own name", []store.Command{store.Update(sa("sa-m04", "many-04"), 0)}, nil},
+	} {
+		verb := "is accepted"
+		if tc.want != nil {
+			verb = "is refused with " + tc.want.Error()
+		}
+		t.Run("in a batch of many, "+tc.name+" "+verb, func(t *testing.T) {
+			s := open(t)
+			apply(t, s, setup...)
+			cmds := append(many(), tc.cmds...)
+			if tc.want != nil {
+				refused(t, s, tc.want, cmds...)
+				return
+			}
+			apply(t, s, cmds...)
+		})
+	}
 }
 
 func testReferences(t *testing.T, open func(t *testing.T) store.Store) {
