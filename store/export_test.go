@@ -3,6 +3,8 @@ package store
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -83,6 +85,22 @@ func TestExportRoundTrip(t *testing.T) {
 	}
 	if string(again) != string(data) {
 		t.Errorf("a parsed export encodes otherwise:\n%s\nwant\n%s", again, data)
+	}
+}
+
+// An export is not a state file: the state file backend refuses one
+// rather than reading it as a state of its own version 1.
+func TestExportIsNoStateFile(t *testing.T) {
+	data, err := NewExport(exportedState(t), nil, t0).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "state.json")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenFile(path); err == nil || !strings.Contains(err.Error(), "state import") {
+		t.Errorf("OpenFile of an export = %v, want an error naming state import", err)
 	}
 }
 

@@ -186,12 +186,16 @@ func parseState(data []byte) (map[Kind][]Object, error) {
 		return nil, errors.New("file is empty; write {} for an empty state, or remove the file")
 	}
 	var head struct {
-		Version int `json:"version"`
+		Version int    `json:"version"`
+		Format  string `json:"format"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
 		return nil, jsonError(data, err)
 	}
 	switch {
+	case head.Format != "":
+		// An export's version is its own: never read it as a state's.
+		return nil, fmt.Errorf("this is an export (format %q), not a state file: load it with `kafka-auth-proxy state import`", head.Format)
 	case head.Version < 0:
 		return nil, fmt.Errorf("format version %d is invalid", head.Version)
 	case head.Version > Version:
