@@ -9,6 +9,7 @@
 //	kafka-auth-proxy iam service-account create payments
 //	kafka-auth-proxy api-key create --service-account sa-a1b2c3 --resource lkc-prod1
 //	kafka-auth-proxy iam rbac role-binding create --principal User:sa-a1b2c3 --role DeveloperRead --resource Topic:orders --kafka-cluster lkc-prod1
+//	kafka-auth-proxy state export backup.json --config proxy.yaml
 //	kafka-auth-proxy dev
 //	kafka-auth-proxy version
 package main
@@ -39,7 +40,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(newServeCmd(), newCheckConfigCmd(), newDevCmd(), newVersionCmd(), newAdminCmd(),
 		newLoginCmd(), newLogoutCmd(), newIAMCmd(), newKafkaCmd(), newAPIKeyCmd(),
-		newServiceAccountCmd("service-account"), newUserCmd("user-account"))
+		newServiceAccountCmd("service-account"), newUserCmd("user-account"), newStateCmd())
 	return root
 }
 
