@@ -208,40 +208,32 @@ func parseState(data []byte) (map[Kind][]Object, error) {
 		return nil, jsonError(data, err)
 	}
 	out := map[Kind][]Object{}
-	add := func(k Kind, o Object) error {
+	var errs []error
+	add := func(k Kind, i int, o Object) {
+		if o == nil {
+			errs = append(errs, fmt.Errorf("%s #%d is null", kindNoun(k), i+1))
+			return
+		}
 		m := o.Meta()
+		if a, ok := o.(*ACL); ok {
+			m.ID = ACLID(a)
+		}
 		if m.ID == "" {
-			return fmt.Errorf("%s without an id", kindNoun(k))
+			errs = append(errs, fmt.Errorf("%s without an id", kindNoun(k)))
+			return
 		}
 		if m.Version == 0 {
 			m.Version = 1
 		}
 		out[k] = append(out[k], o)
-		return nil
 	}
-	var errs []error
-	for _, o := range st.ServiceAccounts {
-		errs = append(errs, add(KindServiceAccount, o))
-	}
-	for _, o := range st.Users {
-		errs = append(errs, add(KindUser, o))
-	}
-	for _, o := range st.IdentityProviders {
-		errs = append(errs, add(KindIdentityProvider, o))
-	}
-	for _, o := range st.IdentityPools {
-		errs = append(errs, add(KindIdentityPool, o))
-	}
-	for _, o := range st.APIKeys {
-		errs = append(errs, add(KindAPIKey, o))
-	}
-	for _, o := range st.RoleBindings {
-		errs = append(errs, add(KindRoleBinding, o))
-	}
-	for _, o := range st.ACLs {
-		o.Metadata.ID = ACLID(o)
-		errs = append(errs, add(KindACL, o))
-	}
+	addAll(KindServiceAccount, st.ServiceAccounts, add)
+	addAll(KindUser, st.Users, add)
+	addAll(KindIdentityProvider, st.IdentityProviders, add)
+	addAll(KindIdentityPool, st.IdentityPools, add)
+	addAll(KindAPIKey, st.APIKeys, add)
+	addAll(KindRoleBinding, st.RoleBindings, add)
+	addAll(KindACL, st.ACLs, add)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

@@ -350,6 +350,8 @@ func TestOpenFileRefusesBadFiles(t *testing.T) {
 		{"a truncated file", "{\n  \"version\": 2,\n  \"users\": [", []string{"line 3"}},
 		{"an empty file", "  \n", []string{"empty"}},
 		{"an object without an id", `{"version": 2, "service_accounts": [{"display_name": "x"}]}`, []string{"without an id"}},
+		{"a null object", `{"version": 2, "service_accounts": [], "api_keys": [null]}`, []string{"API key #1 is null"}},
+		{"an export", `{"format": "kafka-auth-proxy-state", "version": 1, "objects": {}}`, []string{"not a state file", "state import"}},
 		{"a newer version", `{"version": 3}`, []string{"version 3", "upgrade"}},
 		{"a negative version", `{"version": -1}`, []string{"invalid"}},
 	} {
