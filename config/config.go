@@ -93,6 +93,17 @@ type Listener struct {
 	// OAUTHBEARER when identity pools can: declared, or created through
 	// the admin API.
 	SASLMechanisms []string `yaml:"sasl_mechanisms"`
+	// ProxyProtocol makes every port of the listener take the PROXY
+	// protocol (v1 or v2) from TrustedProxies, the load balancers in front
+	// of the proxy: their connections must start with a header, whose
+	// client address is then the one host ACLs, the login throttle, the
+	// audit log and the logs see. A connection from any other address is
+	// a plain client, and is refused if it sends a header. Default: off
+	// (headers are not looked for).
+	ProxyProtocol bool `yaml:"proxy_protocol"`
+	// TrustedProxies are the CIDRs (or single addresses) PROXY headers
+	// are accepted from; required with ProxyProtocol.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Authentication tunes how client logins are checked.
@@ -374,6 +385,12 @@ type Admin struct {
 	AllowedProviderURLs []string `yaml:"allowed_provider_urls"`
 	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int `yaml:"max_body_bytes"`
+	// TrustedProxies are the CIDRs (or single addresses) of the reverse
+	// proxies in front of the API: from them, and only from them, the
+	// X-Forwarded-For header names the caller's address (the right-most
+	// address that is not a trusted proxy). Default: none (the peer's
+	// address is the caller's).
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Log configures zap.

@@ -443,7 +443,7 @@ upstream:
 		{
 			name: "string where a section is expected",
 			yaml: minimal + "listener: 127.0.0.1:9092\n",
-			want: []Problem{{Path: "listener", Line: 4, Message: `must be a mapping with the keys name, address, advertised_host, broker_port_base, tls, sasl_mechanisms; got "127.0.0.1:9092"`}},
+			want: []Problem{{Path: "listener", Line: 4, Message: `must be a mapping with the keys name, address, advertised_host, broker_port_base, tls, sasl_mechanisms, proxy_protocol, trusted_proxies; got "127.0.0.1:9092"`}},
 		},
 		{
 			name: "mapping where a list is expected",

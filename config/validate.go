@@ -210,6 +210,13 @@ func (k *checker) listener(path string, l *Listener) {
 			k.add(path+".advertised_host", "must be a host name or IP address; got %q", h)
 		}
 	}
+	k.networks(path+".trusted_proxies", l.TrustedProxies)
+	switch {
+	case l.ProxyProtocol && len(l.TrustedProxies) == 0:
+		k.add(path+".proxy_protocol", "needs %s.trusted_proxies: the CIDRs of the load balancers whose PROXY headers are believed", path)
+	case !l.ProxyProtocol && len(l.TrustedProxies) > 0:
+		k.add(path+".trusted_proxies", "has no effect unless %s.proxy_protocol is true", path)
+	}
 	if t := l.TLS; t != nil {
 		k.required(path+".tls.cert_file", t.CertFile, path+".tls is set")
 		k.required(path+".tls.key_file", t.KeyFile, path+".tls is set")
@@ -454,6 +461,15 @@ func (k *checker) positive(path string, d Duration) {
 	}
 }
 
+// networks checks a trusted_proxies list: CIDRs or single addresses.
+func (k *checker) networks(path string, list []string) {
+	for i, s := range list {
+		if _, err := ParseNetwork(s); err != nil {
+			k.add(fmt.Sprintf("%s[%d]", path, i), "%v", err)
+		}
+	}
+}
+
 func (k *checker) required(path, value, when string) {
 	if value == "" {
 		k.add(path, "required when %s", when)
@@ -612,9 +628,13 @@ func (k *checker) admin(c *Config) {
 	for i, u := range a.AllowedProviderURLs {
 		k.url(fmt.Sprintf("admin.allowed_provider_urls[%d]", i), u, true)
 	}
+	k.networks("admin.trusted_proxies", a.TrustedProxies)
 	if a.Address == "" {
 		if a.TLS != nil {
 			k.add("admin.tls", "admin.address is not set, so the admin API is off and its TLS unused")
+		}
+		if len(a.TrustedProxies) > 0 {
+			k.add("admin.trusted_proxies", "admin.address is not set, so the admin API is off and its trusted proxies unused")
 		}
 		return
 	}

@@ -101,6 +101,30 @@ func TestValidationProblems(t *testing.T) {
 			},
 		},
 
+		// PROXY protocol and trusted proxies
+		{
+			name: "proxy_protocol needs trusted proxies, and each must be a CIDR or an address",
+			yaml: minimal + "listener:\n  proxy_protocol: true\nextra_listeners:\n  - name: lb\n    address: 127.0.0.1:9300\n    proxy_protocol: true\n    trusted_proxies: [10.0.0.0/8, 10.1.2.3/8, haproxy, \"fd00::/8\", 192.0.2.7]\n",
+			want: []Problem{
+				{Path: "listener.proxy_protocol", Line: 5, Message: "needs listener.trusted_proxies: the CIDRs of the load balancers whose PROXY headers are believed"},
+				{Path: "extra_listeners[0].trusted_proxies[1]", Line: 10, Message: `"10.1.2.3/8" has bits set past its /8 prefix; write 10.0.0.0/8`},
+				{Path: "extra_listeners[0].trusted_proxies[2]", Line: 10, Message: `"haproxy" is neither a CIDR such as 10.0.0.0/8 nor an IP address`},
+			},
+		},
+		{
+			name: "trusted proxies without proxy_protocol have no effect",
+			yaml: minimal + "listener:\n  trusted_proxies: [10.0.0.0/8]\n",
+			want: []Problem{{Path: "listener.trusted_proxies", Line: 5, Message: "has no effect unless listener.proxy_protocol is true"}},
+		},
+		{
+			name: "admin trusted proxies are CIDRs, and need the admin API on",
+			yaml: minimal + "admin:\n  trusted_proxies: [10.0.0.0/33]\n",
+			want: []Problem{
+				{Path: "admin.trusted_proxies[0]", Line: 5, Message: `"10.0.0.0/33" is not a CIDR such as 10.0.0.0/8: netip.ParsePrefix("10.0.0.0/33"): prefix length out of range`},
+				{Path: "admin.trusted_proxies", Line: 5, Message: "admin.address is not set, so the admin API is off and its trusted proxies unused"},
+			},
+		},
+
 		// listener
 		{
 			name: "listener address without a port",
