@@ -47,9 +47,10 @@ lint: ## gofmt, go vet and staticcheck (fetched into the Go module cache on firs
 	$(GO) run $(STATICCHECK) ./...
 	$(GO) run $(STATICCHECK) -tags integration ./integration/... ./deploy/...
 
-fuzz: ## fuzz the request decoder, the Fetch walker, the SASL parsers, token verification and the authorization rules (FUZZTIME=5m each)
+fuzz: ## fuzz the request decoder, the Fetch walker, the PROXY header reader, the SASL parsers, token verification and the authorization rules (FUZZTIME=5m each)
 	$(GO) test -run '^$$' -fuzz '^FuzzRequestDecode$$' -fuzztime $(FUZZTIME) ./proxy/
 	$(GO) test -run '^$$' -fuzz '^FuzzFetchWalk$$' -fuzztime $(FUZZTIME) ./proxy/
+	$(GO) test -run '^$$' -fuzz '^FuzzProxyHeader$$' -fuzztime $(FUZZTIME) ./proxy/
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePlain$$' -fuzztime $(FUZZTIME) ./authn/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseOAuthBearer$$' -fuzztime $(FUZZTIME) ./authn/
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./authn/oauth/

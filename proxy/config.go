@@ -1,6 +1,9 @@
 package proxy
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // Config is what a Server is built from. The proxy's command builds it
 // from the configuration file.
@@ -36,6 +39,15 @@ type Listener struct {
 	// SASLMechanisms are the mechanisms the listener offers, for its log
 	// line; the authenticator decides.
 	SASLMechanisms []string
+	// ProxyProtocol makes every port of the listener take a PROXY protocol
+	// (v1 or v2) header from TrustedProxies, which then must send one; a
+	// connection from elsewhere that sends one is refused. The header's
+	// client address is the connection's for the login, host ACLs, the
+	// audit log and the logs.
+	ProxyProtocol bool
+	// TrustedProxies are the networks of the load balancers whose headers
+	// are believed.
+	TrustedProxies []netip.Prefix
 }
 
 // ServerTLS is the proxy's server certificate for client connections.

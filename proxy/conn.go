@@ -106,6 +106,10 @@ func (c *clientConn) serve() {
 	m := c.s.metrics
 	m.connectionsActive.WithLabelValues(c.kind).Inc()
 	defer m.connectionsActive.WithLabelValues(c.kind).Dec()
+	if pc := proxiedOf(c.nc); pc != nil && !c.proxyHeader(pc) {
+		c.close()
+		return
+	}
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		ctx, cancel := context.WithTimeout(context.Background(), c.s.dialer.timeout)
 		err := tc.HandshakeContext(ctx)
@@ -141,6 +145,40 @@ func (c *clientConn) serve() {
 	}
 	c.inflight.waitWriter()
 	c.close()
+}
+
+// proxyHeader reads the PROXY protocol header of a connection on a
+// listener that takes it, before anything else is read; false when the
+// connection is refused or already over. A header that names the client
+// makes its address the connection's, and the log names both.
+func (c *clientConn) proxyHeader(pc *proxiedConn) bool {
+	timeout := c.s.cfg.AuthTimeout
+	if timeout <= 0 {
+		timeout = defaultHeaderTimeout
+	}
+	err := pc.readHeader(timeout)
+	if c.isDraining() {
+		// Shut down while reading: the deadline that drains the
+		// connection may have been cleared with the header's.
+		return false
+	}
+	var he *headerError
+	switch {
+	case errors.As(err, &he):
+		c.s.metrics.requestsRejected.WithLabelValues(he.reason).Inc()
+		c.log.Info("refusing client connection: PROXY protocol", zap.String("reason", he.reason), zap.Error(err))
+		return false
+	case errors.Is(err, errPeerGone):
+		c.log.Debug("client disconnected before sending anything")
+		return false
+	case err != nil:
+		c.log.Info("closing client connection", zap.Error(err))
+		return false
+	}
+	if pc.client != nil {
+		c.log = c.s.log.With(zap.String("client", pc.client.String()), zap.String("proxy", pc.Peer().String()), zap.Int32("node_id", c.node))
+	}
+	return true
 }
 
 // maxPreAuthFrame bounds the frames of a connection that has not logged in

@@ -41,6 +41,10 @@ func (l *listener) listen(addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	if l.cfg.ProxyProtocol {
+		// Under TLS: the header comes before the handshake.
+		ln = &proxyListener{Listener: ln, trusted: l.cfg.TrustedProxies}
+	}
 	if l.tls != nil {
 		ln = tls.NewListener(ln, l.tls)
 	}

@@ -130,7 +130,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	}
 	// Export every series from the start, at zero, so that rates and
 	// alerts work before the first event.
-	for _, r := range []string{reasonUnsupportedAPI, reasonUnsupportedVersion, reasonMalformed, reasonFrameTooLarge, reasonUnauthenticated, reasonSessionExpired, reasonInternal} {
+	for _, r := range []string{reasonUnsupportedAPI, reasonUnsupportedVersion, reasonMalformed, reasonFrameTooLarge, reasonUnauthenticated, reasonSessionExpired, reasonInternal,
+		reasonProxyUntrusted, reasonProxyMissing, reasonProxyMalformed} {
 		m.requestsRejected.WithLabelValues(r)
 	}
 	for _, r := range []string{reasonDial, reasonRead, reasonWrite, reasonProtocol, reasonUnknownBroker} {

@@ -99,6 +99,9 @@ func NewServer(cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Server,
 		}, s.memoHits))
 	}
 	for i := range cfg.Listeners {
+		if l := &cfg.Listeners[i]; l.ProxyProtocol && len(l.TrustedProxies) == 0 {
+			return nil, fmt.Errorf("listener %s: the PROXY protocol needs trusted proxies", l.Name)
+		}
 		l, err := newListener(s, &s.cfg.Listeners[i])
 		if err != nil {
 			return nil, err

@@ -13,6 +13,7 @@ package assemble
 
 import (
 	"errors"
+	"net/netip"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn"
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authn/pool"
@@ -91,11 +92,24 @@ func Proxy(cfg *config.Config) proxy.Config {
 	}
 	for _, l := range cfg.Listeners() {
 		pl := proxy.Listener{Name: l.Name, Address: l.Address, AdvertisedHost: l.AdvertisedHost,
-			BrokerPortBase: l.BrokerPortBase, SASLMechanisms: l.SASLMechanisms}
+			BrokerPortBase: l.BrokerPortBase, SASLMechanisms: l.SASLMechanisms,
+			ProxyProtocol: l.ProxyProtocol, TrustedProxies: Networks(l.TrustedProxies)}
 		if t := l.TLS; t != nil {
 			pl.TLS = &proxy.ServerTLS{CertFile: t.CertFile, KeyFile: t.KeyFile, ClientCAFile: t.ClientCAFile}
 		}
 		out.Listeners = append(out.Listeners, pl)
+	}
+	return out
+}
+
+// Networks are the networks of a trusted_proxies list. Validation has
+// reported any entry that is not one; such an entry trusts nobody.
+func Networks(list []string) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
+		if p, err := config.ParseNetwork(s); err == nil {
+			out = append(out, p)
+		}
 	}
 	return out
 }
