@@ -20,10 +20,13 @@ import (
 
 // request is one API call being served.
 type request struct {
-	s      *Server
-	r      *http.Request
-	w      http.ResponseWriter
-	route  *route
+	s     *Server
+	r     *http.Request
+	w     http.ResponseWriter
+	route *route
+	// source is the caller's address: the peer's, or the one
+	// X-Forwarded-For names when the peer is a trusted proxy.
+	source string
 	snap   *store.Snapshot
 	caller *caller
 	scope  scopeView

@@ -160,7 +160,7 @@ func (s *Server) methodsOf(r *http.Request) []string {
 func (s *Server) serve(rt *route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		q := &request{s: s, r: r, w: w, route: rt, header: w.Header()}
+		q := &request{s: s, r: r, w: w, route: rt, header: w.Header(), source: s.source(r)}
 		status := s.handle(q)
 		s.metrics.observe(rt.pattern(), status, time.Since(start))
 	})
@@ -184,7 +184,7 @@ func (s *Server) handle(q *request) int {
 		writeJSON(q.w, rt.status, body)
 		return rt.status
 	}
-	q.event = audit.ManagementEvent{Time: s.o.Now(), Source: r.RemoteAddr, Method: r.Method, Route: rt.path,
+	q.event = audit.ManagementEvent{Time: s.o.Now(), Source: q.source, Method: r.Method, Route: rt.path,
 		Action: rt.action, Kind: rt.kind}
 	status, err := s.authenticated(q)
 	var body any
@@ -251,7 +251,7 @@ func (s *Server) authenticated(q *request) (int, error) {
 	if s.o.Authenticator == nil {
 		return http.StatusUnauthorized, errorf(http.StatusUnauthorized, "this API takes no credentials")
 	}
-	id, err := s.o.Authenticator.AuthenticateHTTP(q.r.Context(), q.r.RemoteAddr, h)
+	id, err := s.o.Authenticator.AuthenticateHTTP(q.r.Context(), q.source, h)
 	if err != nil {
 		if ae := errorOf(err); ae.status == http.StatusTooManyRequests {
 			return ae.status, ae

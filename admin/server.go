@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"path"
 	"time"
 
@@ -59,6 +60,11 @@ type Options struct {
 	ProviderURLs func() *oauth.URLPolicy
 	// MaxBodyBytes bounds request bodies; 0 is DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// TrustedProxies are the reverse proxies in front of the API: a
+	// request from one of them is the X-Forwarded-For caller's, for the
+	// login throttle and the audit log. Empty: every request is its
+	// peer's.
+	TrustedProxies []netip.Prefix
 	// Ready reports why the proxy cannot serve yet, for /readyz; nil is
 	// always ready.
 	Ready func() error

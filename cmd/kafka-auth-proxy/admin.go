@@ -42,14 +42,15 @@ func adminScope(cfg *config.Config, cluster func() string) admin.Scope {
 func startAdmin(cfg *config.Config, sec *assemble.Security, sink *audit.Sink,
 	reg prometheus.Registerer, cluster func() string, srv *proxy.Server, log *zap.Logger) (*adminServer, error) {
 	api, err := admin.New(admin.Options{
-		Store:         sec.Store,
-		Scope:         adminScope(cfg, cluster),
-		Authenticator: sec.Authenticator,
-		Audit:         sink,
-		Registerer:    reg,
-		Log:           log,
-		ProviderURLs:  sec.ControlPlane.URLs,
-		MaxBodyBytes:  int64(cfg.Admin.MaxBodyBytes),
+		Store:          sec.Store,
+		Scope:          adminScope(cfg, cluster),
+		Authenticator:  sec.Authenticator,
+		Audit:          sink,
+		Registerer:     reg,
+		Log:            log,
+		ProviderURLs:   sec.ControlPlane.URLs,
+		MaxBodyBytes:   int64(cfg.Admin.MaxBodyBytes),
+		TrustedProxies: assemble.Networks(cfg.Admin.TrustedProxies),
 		Ready: func() error {
 			if !srv.Ready() {
 				return errors.New("upstream cluster not reachable")
