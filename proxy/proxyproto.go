@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"time"
@@ -100,6 +101,15 @@ func (c *proxiedConn) Read(b []byte) (int, error) {
 		c.br = nil
 	}
 	return c.Conn.Read(b)
+}
+
+// ReadFrom lets the relay of large responses (io.CopyN from upstream)
+// splice in the kernel, as it does on a plain listener's *net.TCPConn.
+func (c *proxiedConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
 }
 
 // headerError is a refused PROXY header; reason labels

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafka-auth-proxy/kafka-auth-proxy/authz"
@@ -390,4 +393,48 @@ func FuzzProxyHeader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Clients behind a balancer produce and consume as others do, large
+// records (which the relay copies socket to socket) included.
+func TestProxyProtocolClientsProduceAndConsume(t *testing.T) {
+	fake, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	p := startProxy(t, fake.ListenAddrs(), behindLB(lbAddr+"/32"), fake)
+	// Each connection, bootstrap and broker, starts with a header, as
+	// through a balancer.
+	viaLB := kgo.Dialer(func(ctx context.Context, network, host string) (net.Conn, error) {
+		nc, err := (&net.Dialer{}).DialContext(ctx, network, host)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := nc.Write(proxyHeader(t, 2, clientHost+":40060", host)); err != nil {
+			nc.Close()
+			return nil, err
+		}
+		return nc, nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	big := bytes.Repeat([]byte("x"), 1<<20)
+	prod := p.client(t, viaLB, kgo.DefaultProduceTopic("orders"), kgo.ProducerBatchMaxBytes(2<<20))
+	if err := prod.ProduceSync(ctx, &kgo.Record{Value: big}, kgo.StringRecord("small")).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cons := p.client(t, viaLB, kgo.ConsumeTopics("orders"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	var got [][]byte
+	for len(got) < 2 {
+		fs := cons.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("got %d of 2 records: %v", len(got), err)
+		}
+		fs.EachError(func(_ string, _ int32, err error) { t.Fatal(err) })
+		fs.EachRecord(func(r *kgo.Record) { got = append(got, r.Value) })
+	}
+	if !bytes.Equal(got[0], big) || string(got[1]) != "small" {
+		t.Errorf("consumed %d and %q bytes, want the records produced", len(got[0]), got[1])
+	}
 }
