@@ -510,3 +510,37 @@ func TestFileKeyUseIsShared(t *testing.T) {
 		t.Errorf("KeyLastUsed = %v, want A and B at %v", got, t1)
 	}
 }
+
+// An API object whose id the configuration file takes later is hidden,
+// not lost: the next write keeps it in the file, and it comes back when
+// the configuration drops the id.
+func TestAConfigObjectShadowsAnAPIObjectWithoutLosingIt(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.json")
+	f, err := store.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Apply(ctx, store.Create(&store.ServiceAccount{Metadata: store.Meta{ID: "sa-shared"}, DisplayName: "from the api"})); err != nil {
+		t.Fatal(err)
+	}
+	f.SetStatic([]store.Object{&store.ServiceAccount{Metadata: store.Meta{ID: "sa-shared"}, DisplayName: "from the config"}})
+	if sa, _ := f.Snapshot().ServiceAccount("sa-shared"); sa.Metadata.Source != store.SourceConfig {
+		t.Fatalf("while the configuration declares it: %+v, want the configuration's", sa)
+	}
+	// Another write rewrites the file: the shadowed account stays in it.
+	if _, err := f.Apply(ctx, store.Create(&store.ServiceAccount{Metadata: store.Meta{ID: "sa-other"}, DisplayName: "other"})); err != nil {
+		t.Fatal(err)
+	}
+	reopened, err := store.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sa, ok := reopened.Snapshot().ServiceAccount("sa-shared"); !ok || sa.DisplayName != "from the api" {
+		t.Fatalf("the file after a write: %+v, %v; want the API's account kept", sa, ok)
+	}
+	f.SetStatic(nil)
+	if sa, ok := f.Snapshot().ServiceAccount("sa-shared"); !ok || sa.DisplayName != "from the api" || sa.Metadata.Source != store.SourceAPI {
+		t.Errorf("once the configuration drops it: %+v, %v; want the API's account back", sa, ok)
+	}
+}

@@ -20,6 +20,10 @@ type Snapshot struct {
 	// seq counts the changes applied since the store opened.
 	seq    uint64
 	tables map[Kind]*table
+	// shadowed are API objects whose id a configuration object took
+	// later, by kind and id: hidden while it is there, kept in the store,
+	// and back when it goes. Never changed once the snapshot is made.
+	shadowed map[Kind]map[string]Object
 }
 
 // table holds the objects of one kind. It is shared between snapshots
@@ -265,7 +269,7 @@ type edit struct {
 }
 
 func (s *Snapshot) edit() *edit {
-	n := &Snapshot{seq: s.seq + 1, tables: maps.Clone(s.tables)}
+	n := &Snapshot{seq: s.seq + 1, tables: maps.Clone(s.tables), shadowed: s.shadowed}
 	return &edit{base: s, next: n, copied: map[Kind]bool{}}
 }
 

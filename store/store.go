@@ -18,7 +18,9 @@ package store
 
 import (
 	"context"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,13 +96,24 @@ func (c *core) subscribe(fn func(*Snapshot)) func() {
 }
 
 // withStatic returns s with its configuration objects replaced by static.
-// An API object with the id of a static one is hidden by it.
+// An API object with the id of a static one is hidden by it, not lost: it
+// stays in the store and comes back when the static one goes.
 func withStatic(s *Snapshot, static []Object) *Snapshot {
 	e := s.edit()
+	shadowed := map[Kind]map[string]Object{}
+	for k, m := range s.shadowed {
+		shadowed[k] = maps.Clone(m)
+	}
 	for _, k := range Kinds {
 		for _, o := range s.tables[k].byID {
-			if o.Meta().Source == SourceConfig {
-				e.remove(k, o.Meta().ID)
+			if o.Meta().Source != SourceConfig {
+				continue
+			}
+			id := o.Meta().ID
+			e.remove(k, id)
+			if api, ok := shadowed[k][id]; ok {
+				e.put(api)
+				delete(shadowed[k], id)
 			}
 		}
 	}
@@ -111,13 +124,21 @@ func withStatic(s *Snapshot, static []Object) *Snapshot {
 		if m.Version == 0 {
 			m.Version = 1
 		}
+		k := o.Kind()
+		if cur, ok := e.next.Get(k, m.ID); ok && sourceOf(cur.Meta()) == SourceAPI {
+			if shadowed[k] == nil {
+				shadowed[k] = map[string]Object{}
+			}
+			shadowed[k][m.ID] = cur
+		}
 		e.put(o)
 	}
+	e.next.shadowed = shadowed
 	return e.next
 }
 
-// dynamic returns the objects of s created through the API, by kind, in
-// order of id: what a backend stores.
+// dynamic returns the objects of s created through the API, shadowed ones
+// included, by kind, in order of id: what a backend stores.
 func dynamic(s *Snapshot) map[Kind][]Object {
 	out := map[Kind][]Object{}
 	for _, k := range Kinds {
@@ -125,6 +146,10 @@ func dynamic(s *Snapshot) map[Kind][]Object {
 			if sourceOf(o.Meta()) == SourceAPI {
 				out[k] = append(out[k], o)
 			}
+		}
+		if len(s.shadowed[k]) > 0 {
+			out[k] = append(out[k], slices.Collect(maps.Values(s.shadowed[k]))...)
+			slices.SortFunc(out[k], func(a, b Object) int { return strings.Compare(a.Meta().ID, b.Meta().ID) })
 		}
 	}
 	return out
