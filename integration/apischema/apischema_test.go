@@ -50,9 +50,7 @@ package apischema
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,6 +70,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kafka-auth-proxy/kafka-auth-proxy/integration/clients"
 )
 
 const (
@@ -234,7 +234,7 @@ func (r *runner) pass(t *testing.T, ctx context.Context, name, config string, ex
 	cmd := exec.CommandContext(ctx, r.st, argv...)
 	cmd.Dir = dir
 	cmd.Env = schemathesisEnv()
-	setProcessGroup(cmd)
+	clients.SetProcessGroup(cmd)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	took := time.Since(start).Round(time.Millisecond)
@@ -639,7 +639,7 @@ func tryStartDev(t *testing.T, ctx context.Context, bin string, movableMetrics b
 	out := &syncBuffer{}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
-	setProcessGroup(cmd)
+	clients.SetProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, false, err
 	}
@@ -955,133 +955,17 @@ func schemathesisEnv() []string {
 	return append(env, "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1")
 }
 
-var (
-	venvMu sync.Mutex
-	venvST string // cached on success only
-)
-
-// schemathesisCommand returns the st of the venv for requirements.txt,
-// creating the venv if needed, as integration/clients does for its Python
-// clients: the venv lives in the user's cache dir, named by a hash of the
-// requirements and of the interpreter, and is complete when its stamp file
-// exists; a flock serialises creation across processes.
+// schemathesisCommand returns the st of the venv for requirements.txt
+// (clients.MakeVenv).
 func schemathesisCommand(ctx context.Context) (string, error) {
-	venvMu.Lock()
-	defer venvMu.Unlock()
-	if venvST != "" {
-		return venvST, nil
-	}
 	_, file, _, ok := runtime.Caller(0)
 	if !ok {
 		return "", errors.New("apischema: cannot locate the package source folder")
 	}
-	reqFile := filepath.Join(filepath.Dir(file), "requirements.txt")
-	req, err := os.ReadFile(reqFile)
+	dir, err := clients.MakeVenv(ctx, "venv-schemathesis", filepath.Join(filepath.Dir(file), "requirements.txt"),
+		schemathesisEnv(), "bin/st", "--version")
 	if err != nil {
-		return "", fmt.Errorf("apischema: read %s: %w", reqFile, err)
+		return "", fmt.Errorf("apischema: %w", err)
 	}
-	base, err := exec.LookPath("python3")
-	if err != nil {
-		return "", fmt.Errorf("apischema: python3 not found (Python 3 with venv and pip is needed; see .ci/prereqs): %w", err)
-	}
-	ident, err := exec.CommandContext(ctx, base, "-c", "import sys; print(sys.version); print(sys.executable)").Output()
-	if err != nil {
-		return "", fmt.Errorf("apischema: run %s: %w", base, err)
-	}
-	key := venvKey(req, ident)
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("apischema: no cache dir for the Python venv: %w", err)
-	}
-	root := filepath.Join(cache, "kafka-auth-proxy")
-	dir := filepath.Join(root, "venv-schemathesis-"+key)
-	py := filepath.Join(dir, "bin", "python")
-	st := filepath.Join(dir, "bin", "st")
-	stamp := filepath.Join(dir, ".kafka-auth-proxy-complete")
-	ready := func() bool {
-		got, err := os.ReadFile(stamp)
-		if err != nil || strings.TrimSpace(string(got)) != key {
-			return false
-		}
-		_, err = os.Stat(st)
-		return err == nil
-	}
-	if ready() {
-		venvST = st
-		return st, nil
-	}
-
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return "", fmt.Errorf("apischema: create %s: %w", root, err)
-	}
-	unlock, err := lockFile(filepath.Join(root, "venv-schemathesis-"+key+".lock"))
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
-	if ready() { // another process made it meanwhile
-		venvST = st
-		return st, nil
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		return "", fmt.Errorf("apischema: remove incomplete venv %s: %w", dir, err)
-	}
-	steps := [][]string{
-		{base, "-m", "venv", dir},
-		{py, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet",
-			"--only-binary=:all:", "-r", reqFile},
-		{st, "--version"},
-	}
-	for _, step := range steps {
-		cmd := exec.CommandContext(ctx, step[0], step[1:]...)
-		cmd.Env = schemathesisEnv()
-		setProcessGroup(cmd)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			hint := ""
-			if len(step) > 2 && step[1] == "-m" && step[2] == "venv" {
-				hint = " (on Debian/Ubuntu: apt-get install python3-venv)"
-			}
-			return "", fmt.Errorf("apischema: create the Python venv in %s: %s: %w%s\n%s",
-				dir, strings.Join(step, " "), err, hint, strings.TrimSpace(string(out)))
-		}
-	}
-	if err := os.WriteFile(stamp, []byte(key+"\n"), 0o644); err != nil {
-		return "", fmt.Errorf("apischema: write %s: %w", stamp, err)
-	}
-	venvST = st
-	return st, nil
-}
-
-// venvKey names a venv after the requirements and the interpreter identity
-// (version and path): a different Python needs a different venv.
-func venvKey(requirements, interpreter []byte) string {
-	h := sha256.New()
-	h.Write(requirements)
-	h.Write([]byte{0})
-	h.Write(interpreter)
-	return hex.EncodeToString(h.Sum(nil))[:16]
-}
-
-// setProcessGroup makes cmd run in its own process group, killed as a whole
-// when its context ends, and by the kernel if the test process dies.
-func setProcessGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-}
-
-// lockFile takes an exclusive flock on path, creating it if needed.
-func lockFile(path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
-	if err != nil {
-		return nil, fmt.Errorf("apischema: open lock %s: %w", path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("apischema: lock %s: %w", path, err)
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN) //nolint:errcheck // closing releases it too
-		f.Close()
-	}, nil
+	return filepath.Join(dir, "bin", "st"), nil
 }

@@ -2,8 +2,6 @@ package clients
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,8 +12,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 )
 
@@ -102,7 +98,7 @@ func PythonRoundTrip(ctx context.Context, o PythonOptions) (output string, err e
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), PythonEnv()...)
-	setProcessGroup(cmd)
+	SetProcessGroup(cmd)
 	out, err := cmd.CombinedOutput()
 	output = strings.TrimSpace(string(out))
 	if err != nil {
@@ -180,108 +176,19 @@ func PythonEnv() []string {
 	return []string{"PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1"}
 }
 
-var (
-	venvMu     sync.Mutex
-	venvPython string // cached on success only
-)
-
-// pythonVenv returns the python of the venv for python/requirements.txt,
-// creating the venv if needed. The venv lives in the user's cache dir, named
-// by a hash of the requirements and of the interpreter, and is complete
-// when its stamp file exists; a flock serialises creation across processes.
+// pythonVenv returns the python of the venv for python/requirements.txt
+// (MakeVenv), which has confluent-kafka.
 func pythonVenv(ctx context.Context) (string, error) {
-	venvMu.Lock()
-	defer venvMu.Unlock()
-	if venvPython != "" {
-		return venvPython, nil
-	}
 	src, err := sourceDir()
 	if err != nil {
 		return "", err
 	}
-	reqFile := filepath.Join(src, "python", "requirements.txt")
-	req, err := os.ReadFile(reqFile)
+	dir, err := MakeVenv(ctx, "venv", filepath.Join(src, "python", "requirements.txt"), nil,
+		"bin/python", "-c", "import confluent_kafka; print(confluent_kafka.version(), confluent_kafka.libversion())")
 	if err != nil {
-		return "", fmt.Errorf("clients: read %s: %w", reqFile, err)
+		return "", fmt.Errorf("clients: %w", err)
 	}
-	base, err := exec.LookPath("python3")
-	if err != nil {
-		return "", fmt.Errorf("clients: python3 not found (Python 3 with venv and pip is needed; see .ci/prereqs): %w", err)
-	}
-	ident, err := exec.CommandContext(ctx, base, "-c", "import sys; print(sys.version); print(sys.executable)").Output()
-	if err != nil {
-		return "", fmt.Errorf("clients: run %s: %w", base, err)
-	}
-	key := venvKey(req, ident)
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("clients: no cache dir for the Python venv: %w", err)
-	}
-	root := filepath.Join(cache, "kafka-auth-proxy")
-	dir := filepath.Join(root, "venv-"+key)
-	py := filepath.Join(dir, "bin", "python")
-	stamp := filepath.Join(dir, ".kafka-auth-proxy-complete")
-	ready := func() bool {
-		got, err := os.ReadFile(stamp)
-		if err != nil || strings.TrimSpace(string(got)) != key {
-			return false
-		}
-		_, err = os.Stat(py)
-		return err == nil
-	}
-	if ready() {
-		venvPython = py
-		return py, nil
-	}
-
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return "", fmt.Errorf("clients: create %s: %w", root, err)
-	}
-	unlock, err := lockFile(filepath.Join(root, "venv-"+key+".lock"))
-	if err != nil {
-		return "", err
-	}
-	defer unlock()
-	if ready() { // another process made it meanwhile
-		venvPython = py
-		return py, nil
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		return "", fmt.Errorf("clients: remove incomplete venv %s: %w", dir, err)
-	}
-	steps := [][]string{
-		{base, "-m", "venv", dir},
-		{py, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--quiet",
-			"--only-binary=:all:", "-r", reqFile},
-		{py, "-c", "import confluent_kafka; print(confluent_kafka.version(), confluent_kafka.libversion())"},
-	}
-	for _, step := range steps {
-		cmd := exec.CommandContext(ctx, step[0], step[1:]...)
-		setProcessGroup(cmd)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			hint := ""
-			if step[1] == "-m" && step[2] == "venv" {
-				hint = " (on Debian/Ubuntu: apt-get install python3-venv)"
-			}
-			return "", fmt.Errorf("clients: create the Python venv in %s: %s: %w%s\n%s",
-				dir, strings.Join(step, " "), err, hint, strings.TrimSpace(string(out)))
-		}
-	}
-	if err := os.WriteFile(stamp, []byte(key+"\n"), 0o644); err != nil {
-		return "", fmt.Errorf("clients: write %s: %w", stamp, err)
-	}
-	venvPython = py
-	return py, nil
-}
-
-// venvKey names a venv after the requirements and the interpreter identity
-// (version and path): a different Python needs a different venv.
-func venvKey(requirements, interpreter []byte) string {
-	h := sha256.New()
-	h.Write(requirements)
-	h.Write([]byte{0})
-	h.Write(interpreter)
-	return hex.EncodeToString(h.Sum(nil))[:16]
+	return filepath.Join(dir, "bin", "python"), nil
 }
 
 // sourceDir is the folder of this package's sources (python/ is in it).
@@ -291,30 +198,6 @@ func sourceDir() (string, error) {
 		return "", errors.New("clients: cannot locate the package source folder")
 	}
 	return filepath.Dir(file), nil
-}
-
-// setProcessGroup makes cmd run in its own process group, killed as a whole
-// when its context ends, and by the kernel if the test process dies.
-func setProcessGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-}
-
-// lockFile takes an exclusive flock on path, creating it if needed.
-func lockFile(path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o666)
-	if err != nil {
-		return nil, fmt.Errorf("clients: open lock %s: %w", path, err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("clients: lock %s: %w", path, err)
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
 }
 
 // failLine returns the last line of output starting with "FAIL: ", or a
