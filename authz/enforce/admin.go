@@ -427,19 +427,29 @@ func AlterPartitionAssignments(c *Client, req kmsg.Request) Verdict {
 // ListPartitionReassignments needs Describe on the cluster. Reserved
 // topics are left out of the request and of the answer.
 func ListPartitionReassignments(c *Client, req kmsg.Request) Verdict {
-	if v := clusterGate(c, req, authz.OpDescribe, nil); v.action != ActForward {
+	r := req.(*kmsg.ListPartitionReassignmentsRequest)
+	return clusterListing(c, req, authz.OpDescribe, &r.Topics,
+		func(t *kmsg.ListPartitionReassignmentsRequestTopic) string { return t.Topic },
+		func(resp kmsg.Response, reserved func(string) bool) {
+			out := resp.(*kmsg.ListPartitionReassignmentsResponse)
+			out.Topics = slices.DeleteFunc(out.Topics, func(t kmsg.ListPartitionReassignmentsResponseTopic) bool { return reserved(t.Topic) })
+		})
+}
+
+// clusterListing is clusterGate for a listing that names topics: the
+// reserved ones are left out of the request's topics (nil: every topic)
+// and, by strip, of the answer.
+func clusterListing[T any](c *Client, req kmsg.Request, op authz.Operation, topics *[]T, name func(*T) string,
+	strip func(resp kmsg.Response, reserved func(string) bool)) Verdict {
+	if v := clusterGate(c, req, op, nil); v.action != ActForward {
 		return v
 	}
-	r := req.(*kmsg.ListPartitionReassignmentsRequest)
 	edited := false
-	if r.Topics != nil {
-		kept, denied := split(r.Topics, func(t *kmsg.ListPartitionReassignmentsRequestTopic) bool { return !c.Check.Reserved(t.Topic) })
-		r.Topics, edited = append([]kmsg.ListPartitionReassignmentsRequestTopic{}, kept...), len(denied) > 0
+	if *topics != nil {
+		kept, denied := split(*topics, func(t *T) bool { return !c.Check.Reserved(name(t)) })
+		*topics, edited = append([]T{}, kept...), len(denied) > 0
 	}
-	patch := func(resp kmsg.Response) {
-		out := resp.(*kmsg.ListPartitionReassignmentsResponse)
-		out.Topics = slices.DeleteFunc(out.Topics, func(t kmsg.ListPartitionReassignmentsResponseTopic) bool { return c.Check.Reserved(t.Topic) })
-	}
+	patch := func(resp kmsg.Response) { strip(resp, c.Check.Reserved) }
 	if edited {
 		return ForwardEdited(patch)
 	}
@@ -459,25 +469,15 @@ func DescribeQuorum(c *Client, req kmsg.Request) Verdict {
 // DescribeLogDirs needs Describe on the cluster. Reserved topics are
 // left out of the request and of the answer.
 func DescribeLogDirs(c *Client, req kmsg.Request) Verdict {
-	if v := clusterGate(c, req, authz.OpDescribe, nil); v.action != ActForward {
-		return v
-	}
 	r := req.(*kmsg.DescribeLogDirsRequest)
-	edited := false
-	if r.Topics != nil {
-		kept, denied := split(r.Topics, func(t *kmsg.DescribeLogDirsRequestTopic) bool { return !c.Check.Reserved(t.Topic) })
-		r.Topics, edited = append([]kmsg.DescribeLogDirsRequestTopic{}, kept...), len(denied) > 0
-	}
-	patch := func(resp kmsg.Response) {
-		out := resp.(*kmsg.DescribeLogDirsResponse)
-		for i := range out.Dirs {
-			out.Dirs[i].Topics = slices.DeleteFunc(out.Dirs[i].Topics, func(t kmsg.DescribeLogDirsResponseDirTopic) bool { return c.Check.Reserved(t.Topic) })
-		}
-	}
-	if edited {
-		return ForwardEdited(patch)
-	}
-	return ForwardPatched(patch)
+	return clusterListing(c, req, authz.OpDescribe, &r.Topics,
+		func(t *kmsg.DescribeLogDirsRequestTopic) string { return t.Topic },
+		func(resp kmsg.Response, reserved func(string) bool) {
+			out := resp.(*kmsg.DescribeLogDirsResponse)
+			for i := range out.Dirs {
+				out.Dirs[i].Topics = slices.DeleteFunc(out.Dirs[i].Topics, func(t kmsg.DescribeLogDirsResponseDirTopic) bool { return reserved(t.Topic) })
+			}
+		})
 }
 
 // DescribeClientQuotas needs DescribeConfigs on the cluster.
